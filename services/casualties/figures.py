@@ -1,0 +1,467 @@
+"""Casualty figures from the parsed article: each number as a claim, then the headline figures.
+
+Pure over the spaCy Doc that the entity stage made (rebuilt from its DocBin, never parsed
+again). What words mean lives in data/lexicon.json; this module decides how they combine:
+a number counts casualties when it quantifies people and a casualty word governs it or
+stands beside it; who said it comes from the sentence's reporting verb (or the quote it
+continues); scope comes from the place nearest the number and from other-day markers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from functools import cache
+from importlib import resources
+
+import spacy
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span, Token
+from text_to_num import text2num
+
+from services.cleaner.clean import clean_to_raw_offset
+from services.contracts import (
+    CasualtyClaim,
+    EntityArticle,
+    FiguresArticle,
+    HeadlineFigure,
+    MentionedIncident,
+)
+from services.entities.extract import annotation_to_doc
+from services.entities.gazetteer import place_key
+
+QUOTE_CHARS = "\"'“”‘’"
+PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
+NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
+
+
+@cache
+def lexicon() -> dict[str, object]:
+    text = resources.files("services.casualties").joinpath("data/lexicon.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+@cache
+def vocab() -> spacy.vocab.Vocab:
+    """A bare English vocabulary: enough to read a DocBin; no model is loaded."""
+    return spacy.blank("en").vocab
+
+
+@cache
+def matchers() -> tuple[Matcher, Matcher]:
+    spec = lexicon()
+    categories, qualifiers = Matcher(vocab()), Matcher(vocab())
+    for name, patterns in spec["category_patterns"].items():  # type: ignore[attr-defined]
+        categories.add(name, patterns)
+    for name, patterns in spec["qualifier_patterns"].items():  # type: ignore[attr-defined]
+        qualifiers.add(name, patterns)
+    return categories, qualifiers
+
+
+@cache
+def _word_sets() -> dict[str, frozenset[str]]:
+    spec = lexicon()
+    groups: dict[str, list[str]] = spec["groups"]  # type: ignore[assignment]
+    return {
+        "person": frozenset(spec["person_nouns"]) | {w for ws in groups.values() for w in ws},  # type: ignore[arg-type]
+        "reporting": frozenset(spec["reporting_verbs"]),  # type: ignore[arg-type]
+        "dispute": frozenset(spec["dispute_markers"]),  # type: ignore[arg-type]
+        "superseding": frozenset(spec["superseding_markers"]),  # type: ignore[arg-type]
+        "after_hyphen": frozenset(spec["not_counts_after_hyphen"]),  # type: ignore[arg-type]
+    }
+
+
+def group_of(noun: Token) -> str:
+    groups: dict[str, list[str]] = lexicon()["groups"]  # type: ignore[assignment]
+    for group, words in groups.items():
+        if noun.lemma_.lower() in words or noun.lower_ in words:
+            return group
+    return "people"
+
+
+@dataclass(frozen=True)
+class Number:
+    token: Token
+    value: int
+    qualifier: str
+    words: str
+    low: int | None = None
+    high: int | None = None
+
+
+def read_number(token: Token) -> tuple[int, str] | None:
+    """The value of a number token and its implied qualifier ('dozens' is at least 12)."""
+    vague: dict[str, dict[str, object]] = lexicon()["vague_amounts"]  # type: ignore[assignment]
+    if token.lower_ in vague:
+        return int(vague[token.lower_]["value"]), str(vague[token.lower_]["qualifier"])  # type: ignore[call-overload]
+    text = token.text.replace(",", "")
+    if text.isdigit():
+        return int(text), "exact"
+    if token.like_num and token.is_alpha:
+        try:
+            return int(text2num(token.lower_, "en")), "exact"
+        except ValueError:
+            return None
+    return None
+
+
+def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) -> list[Number]:
+    numbers: list[Number] = []
+    doc = sentence.doc
+    after_hyphen = _word_sets()["after_hyphen"]
+    for token in sentence:
+        read = read_number(token)
+        if read is None or token.ent_type_ in NON_PERSON_ENTITIES:
+            continue
+        following = doc[token.i + 1 : token.i + 3]
+        if len(following) == 2 and following[0].text == "-" and following[1].lemma_.lower() in after_hyphen:
+            continue  # "a 10-storey block", "a 47-year-old woman", "a 600,000-strong population"
+        if len(following) == 2 and following[0].lower_ == "of" and following[1].lower_ in ("the", "these", "those"):
+            continue  # "one of the deadliest attacks"
+        value, qualifier = read
+        start = token.i
+        if doc[token.i - 1 : token.i].text.lower() == "a" and token.lower_ == "dozen":
+            start -= 1
+        for name, q_start, q_end in qualifier_spans:
+            if q_end == start or (q_end == start - 1 and doc[start - 1].lower_ in ("a",)):
+                qualifier, start = name, q_start
+        low = high = None
+        if doc[token.i - 1 : token.i].text.lower() == "between":
+            nxt = doc[token.i + 1 : token.i + 3]
+            if len(nxt) == 2 and nxt[0].lower_ == "and" and (upper := read_number(nxt[1])):
+                low, high, start = value, upper[0], token.i - 1
+                numbers.append(Number(nxt[1], value, "exact", doc[start : nxt[1].i + 1].text, low, high))
+                continue
+        numbers.append(Number(token, value, qualifier, doc[start : token.i + 1].text, low, high))
+    return numbers
+
+
+def counted_noun(number: Token) -> Token:
+    """What a number counts: '18 people' -> people; '26 others'; '70 injured' -> 70 itself."""
+    if number.dep_ == "nummod":
+        return number.head
+    window = number.doc[number.i + 1 : number.i + 4]
+    if len(window) >= 3 and window[0].lower_ == "of" and window[1].lower_ in ("them", "whom"):
+        return window[2]  # "nine of them children"
+    return number
+
+
+def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None:
+    """The casualty word that governs or stands beside what the number counts."""
+    node = noun
+    for _ in range(5):  # up the dependency tree: 'children' -> 'including' -> 'people' -> 'killed'
+        if node.i in cues and node.i != number.i:
+            return cues[node.i]
+        for child in node.children:
+            if child.i in cues and child.dep_ in ("amod", "acl", "prep", "acomp", "oprd", "relcl", "dobj"):
+                return cues[child.i]
+            if child.dep_ in ("xcomp", "oprd", "acomp") and child.i > number.i:
+                inside = [t.i for t in child.subtree if t.i in cues]  # "left needing hospital care"
+                if inside:
+                    return cues[inside[0]]
+        if node.head.i == node.i:
+            break
+        node = node.head
+    sentence = number.sent
+    for offset in range(1, 4):  # "70 injured", "four people dead", "40 in hospital"
+        i = noun.i + offset
+        if i < sentence.end and i in cues:
+            return cues[i]
+        if i < sentence.end and read_number(number.doc[i]) is not None:
+            break
+    left = [i for i in cues if sentence.start <= i < number.i and number.i - i <= 8]
+    if left and number.doc[max(left)].lower_ in ("wounded", "injured", "dead", "killed"):
+        return cues[max(left)]  # "Among the wounded are six children"
+    return None
+
+
+def cue_tokens(doc: Doc) -> dict[int, str]:
+    categories, _ = matchers()
+    cues: dict[int, str] = {}
+    for match_id, start, end in categories(doc):
+        for i in range(start, end):
+            cues.setdefault(i, doc.vocab.strings[match_id])
+    return cues
+
+
+# ---------------------------------------------------------------------- who said it, and scope
+
+
+@dataclass(frozen=True)
+class Attribution:
+    speaker: str | None
+    claimed: bool
+
+
+def _subject_text(verb: Token) -> str | None:
+    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if not subjects:
+        return None
+    subject = subjects[0]
+    return verb.doc[subject.left_edge.i : subject.right_edge.i + 1].text
+
+
+def _according_to(sentence: Span) -> str | None:
+    for token in sentence:
+        if token.lower_ == "according" and token.i + 2 < sentence.end and token.nbor().lower_ == "to":
+            obj = token.nbor(2)
+            for candidate in token.nbor().children:
+                if candidate.dep_ == "pobj":
+                    obj = candidate
+            return sentence.doc[obj.left_edge.i : obj.i + 1].text
+    return None
+
+
+def _reporting_verbs(sentence: Span) -> list[Token]:
+    reporting = _word_sets()["reporting"]
+    return [t for t in sentence if t.pos_ == "VERB" and t.lemma_.lower() in reporting and _subject_text(t)]
+
+
+def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
+    """Sentence start -> who speaks there as a whole; quotes and pronouns inherit the last."""
+    result: dict[int, Attribution] = {}
+    last = Attribution(None, False)
+    for sentence in doc.sents:
+        main_verbs = [v for v in _reporting_verbs(sentence) if v.dep_ in ("ROOT", "parataxis")]
+        if main_verbs:
+            verb = main_verbs[0]
+            speaker = _subject_text(verb) or ""
+            claimed = verb.lemma_.lower() == "claim"
+            if speaker.split()[0].lower() in PRONOUNS:
+                speaker, claimed = last.speaker or speaker, claimed or last.claimed
+            last = Attribution(speaker, claimed)
+            result[sentence.start] = last
+        elif sentence.text.lstrip()[:1] in QUOTE_CHARS:
+            result[sentence.start] = last  # a quote that goes on from an earlier sentence
+        else:
+            according = _according_to(sentence)
+            result[sentence.start] = Attribution(according, False)
+    return result
+
+
+def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -> Attribution:
+    """The reporting verb that governs the number, else the sentence's speaker."""
+    ancestors = set(number.ancestors)
+    for verb in _reporting_verbs(sentence):
+        if verb in ancestors:
+            speaker = _subject_text(verb) or ""
+            inherited = speakers.get(sentence.start, Attribution(None, False))
+            if speaker.split()[0].lower() in PRONOUNS and inherited.speaker:
+                return Attribution(inherited.speaker, verb.lemma_.lower() == "claim" or inherited.claimed)
+            return Attribution(speaker, verb.lemma_.lower() == "claim")
+    return speakers.get(sentence.start, Attribution(None, False))
+
+
+def _party_words(article: EntityArticle) -> set[str]:
+    if not article.perpetrator:
+        return set()
+    demonyms: dict[str, str] = _demonyms()
+    return {article.perpetrator.lower()} | {d.lower() for d, country in demonyms.items() if country == article.perpetrator}
+
+
+@cache
+def _demonyms() -> dict[str, str]:
+    from services.entities.gazetteer import actor_knowledge
+
+    return actor_knowledge()["demonyms"]  # type: ignore[return-value]
+
+
+def nearest_place(number: Token, article: EntityArticle) -> str | None:
+    """The place named closest to the number in its sentence (countries left out)."""
+    sentence = number.sent
+    best: tuple[int, str] | None = None
+    for ent in sentence.ents:
+        if ent.label_ != "GPE" or not ent.kb_id_:
+            continue
+        name = _place_name(ent, article)
+        if name is None:
+            continue
+        distance = abs(ent.start - number.i)
+        if best is None or distance < best[0]:
+            best = (distance, name)
+    return best[1] if best else None
+
+
+def _place_name(ent: Span, article: EntityArticle) -> str | None:
+    key = place_key(ent.text)
+    for place in article.places:
+        if place_key(place.mention) == key and place.kind != "country":
+            return place.name
+    return None
+
+
+def scopes(doc: Doc) -> dict[int, bool]:
+    """Sentence start -> whether it speaks of another day ('earlier this week')."""
+    other_time = re.compile(str(lexicon()["other_incident_time"]), re.IGNORECASE)
+    openers = tuple(str(o) + " " for o in lexicon()["anaphora_openers"])  # type: ignore[attr-defined]
+    result: dict[int, bool] = {}
+    previous = False
+    for sentence in doc.sents:
+        elsewhere = bool(other_time.search(sentence.text))
+        if not elsewhere and sentence.text.lower().startswith(openers):
+            elsewhere = previous  # "This bombardment killed ..." continues the last sentence
+        result[sentence.start] = elsewhere
+        previous = elsewhere
+    return result
+
+
+# ---------------------------------------------------------------------------- the claims
+
+
+def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
+    cues = cue_tokens(doc)
+    _, qualifiers = matchers()
+    qualifier_spans = [(doc.vocab.strings[m], s, e) for m, s, e in qualifiers(doc)]
+    speakers = sentence_speakers(doc)
+    other_day = scopes(doc)
+    party = _party_words(article)
+    main_name = article.main_location.name if article.main_location else None
+    superseding = _word_sets()["superseding"]
+    person_nouns = _word_sets()["person"]
+    claims: list[CasualtyClaim] = []
+    for sentence in doc.sents:
+        found: list[tuple[Number, Token, str]] = []
+        numbers = find_numbers(sentence, qualifier_spans)
+        for number in numbers:
+            noun = counted_noun(number.token)
+            is_person = noun.lemma_.lower() in person_nouns or noun.lower_ in person_nouns
+            if not is_person and noun.i != number.token.i:
+                continue
+            category = category_for(number.token, noun, cues)
+            if category is not None:
+                found.append((number, noun, category))
+        found += single_persons(sentence, {n.token.i for n in numbers}, cues)
+        for number, noun, category in fold_others(found):
+            claims.append(_claim(article, sentence, number, noun, category, speakers, other_day,
+                                 party, main_name, superseding))  # fmt: skip
+    return claims
+
+
+def _claim(
+    article: EntityArticle,
+    sentence: Span,
+    number: Number,
+    noun: Token,
+    category: str,
+    speakers: dict[int, Attribution],
+    other_day: dict[int, bool],
+    party: set[str],
+    main_name: str | None,
+    superseding: frozenset[str],
+) -> CasualtyClaim:
+    said = attribute(number.token, sentence, speakers)
+    disputed_words = {t.lower_ for t in sentence} & _word_sets()["dispute"]
+    chain = _head_chain(noun)
+    superseded = any(t.lower_ in superseding or t.lemma_.lower() in superseding for t in chain for t in [t, *t.lefts])
+    place = nearest_place(number.token, article)
+    mentioned = other_day.get(sentence.start, False) or (place is not None and place != main_name)
+    by_party = bool(said.speaker) and any(w in said.speaker.lower() for w in party)  # type: ignore[union-attr]
+    start = clean_to_raw_offset(article.offsets, sentence.start_char)
+    return CasualtyClaim(
+        category=category,  # type: ignore[arg-type]
+        group=group_of(noun) if noun.i != number.token.i else "people",  # type: ignore[arg-type]
+        value=None if number.low is not None else number.value,
+        low=number.low,
+        high=number.high,
+        qualifier=number.qualifier,  # type: ignore[arg-type]
+        words=number.words,
+        claimed_by=said.speaker,
+        disputed=said.claimed or by_party or bool(disputed_words),
+        superseded=superseded,
+        scope="mentioned" if mentioned else "main",
+        scope_place=(place if place != main_name else None) if mentioned else None,
+        quote=sentence.text,
+        raw_start=start,
+        raw_end=start + len(sentence.text),
+    )
+
+
+def _head_chain(token: Token, depth: int = 5) -> list[Token]:
+    chain = [token]
+    while depth and chain[-1].head.i != chain[-1].i:
+        chain.append(chain[-1].head)
+        depth -= 1
+    return chain
+
+
+def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> list[tuple[Number, Token, str]]:
+    """'a woman lost her life', 'killed a 47-year-old woman', 'A three-month-old baby was ...'."""
+    person_nouns = _word_sets()["person"]
+    found = []
+    for token in sentence:
+        if token.tag_ != "NN" or token.lemma_.lower() not in person_nouns or token.lower_ == "other":
+            continue
+        if any(c.i in counted or c.like_num for c in token.children):
+            continue
+        if not any(c.lower_ in ("a", "an", "one") and c.dep_ == "det" for c in token.children):
+            continue
+        category = category_for(token, token, cues)
+        if category is not None:
+            words = sentence.doc[token.left_edge.i : token.i + 1].text
+            found.append((Number(token, 1, "exact", words), token, category))
+    return found
+
+
+def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, Token, str]]:
+    """'A baby ... as well as 30 others' is 31: single persons join the sentence's 'others'."""
+    others = {cat: (n, noun) for n, noun, cat in found if noun.lemma_.lower() == "other"}
+    singles = {cat: [n for n, noun, c in found if c == cat and n.token.i == noun.i and n.value == 1 and noun.lemma_.lower() != "other" and n.words.split()[0].lower() in ("a", "an", "one")] for cat in others}
+    result = []
+    for number, noun, category in found:
+        if category in others and number in singles.get(category, []):
+            continue
+        if noun.lemma_.lower() == "other" and singles.get(category):
+            extra = len(singles[category])
+            number = replace(number, value=number.value + extra, words=f"{' and '.join(s.words for s in singles[category])} and {number.words}")
+        result.append((number, noun, category))
+    return result
+
+
+# ----------------------------------------------------------------------- headline figures
+
+
+def headline_figures(claims: list[CasualtyClaim], headline_end: int) -> dict[str, HeadlineFigure]:
+    """The figures the article puts forward: the largest current, undisputed, main-scope one."""
+    usable = [c for c in claims if c.scope == "main" and not c.disputed and not c.superseded and c.value]
+    figures: dict[str, HeadlineFigure] = {}
+    for name in ("killed", "injured", "hospitalized", "missing"):
+        adults = [c for c in usable if c.category == name and c.group != "children"]
+        children = [c for c in usable if c.category == name and c.group == "children"]
+        for key, pool in ((name, adults), (f"children_{name}", children)):
+            if key not in ("killed", "injured", "hospitalized", "missing", "children_killed", "children_injured"):
+                continue
+            if pool:
+                best = max(pool, key=lambda c: (c.value or 0, c.raw_start >= headline_end, -c.raw_start))
+                figures[key] = HeadlineFigure(value=best.value or 0, qualifier=best.qualifier)
+    return figures
+
+
+def mentioned_incidents(claims: list[CasualtyClaim]) -> list[MentionedIncident]:
+    by_place: dict[str | None, list[CasualtyClaim]] = {}
+    for claim in claims:
+        if claim.scope == "mentioned":
+            by_place.setdefault(claim.scope_place, []).append(claim)
+    return [MentionedIncident(place=place, claims=found) for place, found in by_place.items()]
+
+
+def figures_for(article: EntityArticle) -> FiguresArticle:
+    doc = annotation_to_doc(article.annotation, vocab())
+    claims = extract_claims(article, doc)
+    headline_end = len(article.headline) if article.headline and article.text.startswith(article.headline) else 0
+    return FiguresArticle(
+        meta=article.meta,
+        headline=article.headline,
+        main_location=article.main_location,
+        places=article.places,
+        actors=article.actors,
+        weapons=article.weapons,
+        occurred=article.occurred,
+        perpetrator=article.perpetrator,
+        claims=claims,
+        figures=headline_figures(claims, headline_end),
+        mentioned=mentioned_incidents(claims),
+        text_sample=article.text[:2000],
+    )
+

@@ -1,0 +1,1 @@
+"""Stage 1: raw article -> clean text with headline, dateline, paragraphs and offsets."""

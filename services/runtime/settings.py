@@ -1,0 +1,44 @@
+"""All configuration, read from the environment (INCIDENTFEED_*)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="INCIDENTFEED_", extra="ignore")
+
+    redis_url: str | None = Field(
+        None,
+        description="Redis to use. Unset: `incidentfeed run` starts a private redis-server.",
+    )
+    batch_size: int = Field(16, ge=1, description="Entries a worker reads at once.")
+    poll_ms: int = Field(100, ge=1, description="How long a read blocks waiting for entries.")
+    max_deliveries: int = Field(
+        3, ge=1, description="Failed deliveries before an entry goes to `deadletter`."
+    )
+    claim_idle_ms: int = Field(
+        30_000,
+        ge=1,
+        description="A pending entry idle this long is reclaimed from a crashed or stuck peer.",
+    )
+    max_article_bytes: int = Field(200_000, ge=1, description="Larger articles are refused.")
+    feed_maxlen: int = Field(100_000, ge=1, description="Approximate length kept of feed.v1.")
+    dedup_window_hours: int = Field(
+        72, ge=1, description="Articles without a known date join incidents seen this recently."
+    )
+    graceful_timeout_s: float = Field(10.0, description="On SIGTERM, time to finish a batch.")
+    consumer_name: str | None = Field(
+        None, description="Consumer name in the stage's group; unique per process by default."
+    )
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+
+    def consumer(self, stage: str) -> str:
+        if self.consumer_name:
+            return self.consumer_name
+        return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"

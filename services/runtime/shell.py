@@ -1,0 +1,286 @@
+"""The worker shell: consumer groups, ack after publish, reclaim, retries, dead letters.
+
+FastStream reads: one group subscriber takes new entries (XREADGROUP `>`) in batches, a second
+one with `min_idle_time` reclaims entries a crashed or stuck peer left pending (XAUTOCLAIM).
+FastStream 0.7 sends nothing to Redis on nack/reject and has no retry cap or dead-letter
+stream, so the shell does that itself: outputs, dead letters and the XACK of the inputs go to
+Redis in one MULTI/EXEC transaction, so an entry is acknowledged exactly when what it produced
+is published, and an entry delivered more than `max_deliveries` times goes to `deadletter`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+import orjson
+import pydantic
+from faststream import AckPolicy, FastStream
+from faststream.redis import RedisBroker, StreamSub
+from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from services.contracts import (
+    PAYLOAD_FIELD,
+    STREAM_MODELS,
+    DeadLetter,
+    Message,
+    Rejected,
+    StageName,
+    Stream,
+    utc_now,
+)
+from services.runtime.settings import Settings
+
+log = logging.getLogger("incidentfeed.worker")
+
+InT = TypeVar("InT", bound=Message)
+ERRORS_KEY = "incidentfeed:errors:{stage}"
+"""Hash: entry id -> the last unexpected error, so a dead letter can say what failed."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One stream entry as read: its id, its fields and how often it has been delivered."""
+
+    entry_id: str
+    fields: Mapping[bytes, bytes]
+    delivery_count: int = 1
+
+    @property
+    def payload(self) -> bytes:
+        return self.fields.get(PAYLOAD_FIELD.encode(), b"")
+
+
+@dataclass
+class Outcome:
+    """What one input produced: messages for the output stream, or a rejection."""
+
+    outputs: list[Message] = field(default_factory=list)
+    rejected: Rejected | None = None
+    article_id: str | None = None
+
+
+class StageWorker(Generic[InT]):
+    """A stage inside the shell. Pure stages override `transform`; stateful ones `handle`."""
+
+    stage: ClassVar[StageName]
+    input_stream: ClassVar[Stream]
+    output_stream: ClassVar[Stream]
+    input_model: ClassVar[type[Message]]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def setup(self, redis: Redis) -> None:
+        """Load what the stage needs (models, connections) once per process."""
+
+    def transform(self, items: Sequence[InT]) -> list[Message | Rejected]:
+        """Pure: one output or one rejection for each input, in order."""
+        raise NotImplementedError
+
+    def output_fields(self, message: Message) -> dict[str, bytes]:
+        return {PAYLOAD_FIELD: message.to_bytes()}
+
+    async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:
+        """Decode, transform, then publish outputs and acknowledge inputs in one transaction."""
+        decoded = [self.decode(delivery) for delivery in deliveries]
+        valid = [(d, item) for d, item in zip(deliveries, decoded, strict=True) if not isinstance(item, Rejected)]
+        results: dict[str, Message | Rejected | BaseException] = {
+            d.entry_id: item for d, item in zip(deliveries, decoded, strict=True) if isinstance(item, Rejected)
+        }
+        if valid:
+            results.update(self._transform_isolated(valid))
+        pipe = redis.pipeline(transaction=True)
+        for delivery in deliveries:
+            result = results[delivery.entry_id]
+            if isinstance(result, BaseException) and not isinstance(result, Rejected):
+                await self.record_error(redis, delivery, result)
+                continue  # left pending: retried after claim_idle_ms, dead-lettered after N tries
+            if isinstance(result, Rejected):
+                self.add_dead_letter(pipe, delivery, result.reason, result.error)
+            else:
+                self.add_output(pipe, result)
+            pipe.xack(self.input_stream, self.stage, delivery.entry_id)
+        await pipe.execute()
+
+    def _transform_isolated(
+        self, valid: list[tuple[Delivery, InT]]
+    ) -> dict[str, Message | Rejected | BaseException]:
+        """Transform a batch; if it raises, one at a time, so one bad input holds up no other."""
+        try:
+            outputs = self.transform([item for _, item in valid])
+            return {d.entry_id: out for (d, _), out in zip(valid, outputs, strict=True)}
+        except Exception as error:
+            if len(valid) == 1:
+                log.exception("stage %s failed on entry %s", self.stage, valid[0][0].entry_id)
+                return {valid[0][0].entry_id: error}
+        results: dict[str, Message | Rejected | BaseException] = {}
+        for pair in valid:
+            results.update(self._transform_isolated([pair]))
+        return results
+
+    def decode(self, delivery: Delivery) -> InT | Rejected:
+        payload = delivery.payload
+        if not payload:
+            return Rejected("invalid_message", f"the entry has no '{PAYLOAD_FIELD}' field")
+        try:
+            return self.input_model.from_bytes(payload)  # type: ignore[no-any-return]
+        except orjson.JSONDecodeError as error:
+            return Rejected("invalid_message", f"the payload is not valid JSON: {error}")
+        except pydantic.ValidationError as error:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'message'}: {e['msg']}" for e in error.errors()
+            )
+            return Rejected("invalid_message", f"the payload is not a valid {self.input_model.__name__}: {problems}")
+
+    def add_output(self, pipe: Pipeline, message: Message) -> None:
+        pipe.xadd(self.output_stream, self.output_fields(message))  # type: ignore[arg-type]
+
+    def add_dead_letter(self, pipe: Pipeline, delivery: Delivery, reason: str, error: str) -> None:
+        letter = DeadLetter(
+            stage=self.stage,
+            stream=self.input_stream,
+            entry_id=delivery.entry_id,
+            reason=reason,
+            error=error,
+            payload=delivery.payload.decode("utf-8", errors="replace"),
+            delivery_count=delivery.delivery_count,
+            article_id=guess_article_id(delivery.payload),
+            failed_at=utc_now(),
+        )
+        pipe.xadd(Stream.DEADLETTER, {PAYLOAD_FIELD: letter.to_bytes()})
+        pipe.hdel(ERRORS_KEY.format(stage=self.stage), delivery.entry_id)
+        log.warning("dead letter from %s: %s (%s)", self.stage, reason, error[:200])
+
+    async def record_error(self, redis: Redis, delivery: Delivery, error: BaseException) -> None:
+        await redis.hset(ERRORS_KEY.format(stage=self.stage), delivery.entry_id, f"{type(error).__name__}: {error}")
+
+    async def give_up(self, redis: Redis, delivery: Delivery) -> None:
+        """Move an entry delivered too often to `deadletter`, with the last error seen."""
+        last_error = await redis.hget(ERRORS_KEY.format(stage=self.stage), delivery.entry_id)
+        error = last_error.decode() if last_error else "no worker finished it (crashed or timed out)"
+        pipe = redis.pipeline(transaction=True)
+        self.add_dead_letter(
+            pipe,
+            delivery,
+            "max_deliveries_exceeded",
+            f"failed {delivery.delivery_count - 1} times; last error: {error}",
+        )
+        pipe.xack(self.input_stream, self.stage, delivery.entry_id)
+        await pipe.execute()
+
+
+def guess_article_id(payload: bytes) -> str | None:
+    """The article id inside a payload, if there is one, for dead letters."""
+    try:
+        decoded: Any = orjson.loads(payload)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(decoded, dict):
+        return None
+    for holder in (decoded, decoded.get("meta"), decoded.get("data")):
+        if isinstance(holder, dict):
+            for key in ("article_id", "id"):
+                if isinstance(holder.get(key), str):
+                    return str(holder[key])
+    return None
+
+
+def _entry_id(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
+    """The FastStream application that runs one stage: a broker and two subscribers."""
+    if not settings.redis_url:
+        raise SystemExit("INCIDENTFEED_REDIS_URL is not set: say which Redis the worker should use.")
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    broker = RedisBroker(
+        settings.redis_url,
+        graceful_timeout=settings.graceful_timeout_s,
+        log_level=logging.DEBUG,  # FastStream logs every message at this level; ours are the summaries
+    )
+    app = FastStream(broker, title=f"incidentfeed {worker.stage}")
+    consumer = settings.consumer(worker.stage)
+    redis_client: dict[str, Redis] = {}
+
+    @app.on_startup
+    async def connect() -> None:
+        client = Redis.from_url(settings.redis_url or "")
+        redis_client["client"] = client
+        await worker.setup(client)
+        log.info("%s worker %s reading %s", worker.stage, consumer, worker.input_stream)
+
+    @app.after_shutdown
+    async def disconnect() -> None:
+        if "client" in redis_client:
+            await redis_client["client"].aclose()
+
+    @broker.subscriber(
+        stream=StreamSub(
+            worker.input_stream,
+            group=worker.stage,
+            consumer=consumer,
+            batch=True,
+            max_records=settings.batch_size,
+            polling_interval=settings.poll_ms,
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_leave_body_undecoded,
+        title=f"{worker.stage}:{worker.input_stream}",
+        description=f"The {worker.stage} stage reads {worker.input_model.__name__} messages.",
+    )
+    async def consume_new(body: Any, msg: RedisBatchStreamMessage) -> None:
+        raw = msg.raw_message
+        deliveries = [
+            Delivery(_entry_id(entry_id), fields)
+            for entry_id, fields in zip(raw["message_ids"], raw["data"], strict=True)
+        ]
+        await worker.handle(redis_client["client"], deliveries)
+
+    @broker.subscriber(
+        stream=StreamSub(
+            worker.input_stream,
+            group=worker.stage,
+            consumer=consumer,
+            min_idle_time=settings.claim_idle_ms,
+            polling_interval=max(settings.poll_ms, 200),
+        ),
+        ack_policy=AckPolicy.MANUAL,
+        decoder=_leave_body_undecoded,
+        include_in_schema=False,
+    )
+    async def reclaim_pending(body: Any, msg: RedisStreamMessage) -> None:
+        raw = msg.raw_message
+        entry_id = _entry_id(raw["message_ids"][0])
+        client = redis_client["client"]
+        pending = await client.xpending_range(
+            worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1
+        )
+        deliveries = int(pending[0]["times_delivered"]) if pending else 1
+        delivery = Delivery(entry_id, raw["data"], deliveries)
+        if deliveries > settings.max_deliveries:
+            await worker.give_up(client, delivery)
+        else:
+            log.info("%s reclaimed entry %s (delivery %d)", worker.stage, entry_id, deliveries)
+            await worker.handle(client, [delivery])
+
+    # Registered for the AsyncAPI document only: the shell publishes through its own pipeline.
+    broker.publisher(
+        stream=worker.output_stream,
+        schema=STREAM_MODELS[worker.output_stream],
+        title=f"{worker.stage}:{worker.output_stream}",
+        description=f"What the {worker.stage} stage publishes.",
+    )
+    return app
+
+
+async def _leave_body_undecoded(message: Any) -> None:
+    """The shell decodes payloads itself, per entry, so that one bad entry fails alone."""
+    return None
+
+
