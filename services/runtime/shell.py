@@ -20,6 +20,7 @@ import pydantic
 from faststream import AckPolicy, FastStream
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -34,6 +35,7 @@ from services.contracts import (
     utc_now,
 )
 from services.runtime.settings import Settings
+from services.runtime.streams import ensure_groups
 
 log = logging.getLogger("incidentfeed.worker")
 
@@ -53,15 +55,6 @@ class Delivery:
     @property
     def payload(self) -> bytes:
         return self.fields.get(PAYLOAD_FIELD.encode(), b"")
-
-
-@dataclass
-class Outcome:
-    """What one input produced: messages for the output stream, or a rejection."""
-
-    outputs: list[Message] = field(default_factory=list)
-    rejected: Rejected | None = None
-    article_id: str | None = None
 
 
 class StageWorker(Generic[InT]):
@@ -156,6 +149,12 @@ class StageWorker(Generic[InT]):
         pipe.hdel(ERRORS_KEY.format(stage=self.stage), delivery.entry_id)
         log.warning("dead letter from %s: %s (%s)", self.stage, reason, error[:200])
 
+    async def dead_letter_now(self, redis: Redis, delivery: Delivery, rejected: Rejected) -> None:
+        pipe = redis.pipeline(transaction=True)
+        self.add_dead_letter(pipe, delivery, rejected.reason, rejected.error)
+        pipe.xack(self.input_stream, self.stage, delivery.entry_id)
+        await pipe.execute()
+
     async def record_error(self, redis: Redis, delivery: Delivery, error: BaseException) -> None:
         await redis.hset(ERRORS_KEY.format(stage=self.stage), delivery.entry_id, f"{type(error).__name__}: {error}")
 
@@ -199,26 +198,43 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
     if not settings.redis_url:
         raise SystemExit("INCIDENTFEED_REDIS_URL is not set: say which Redis the worker should use.")
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    broker = RedisBroker(
-        settings.redis_url,
-        graceful_timeout=settings.graceful_timeout_s,
-        log_level=logging.DEBUG,  # FastStream logs every message at this level; ours are the summaries
-    )
-    app = FastStream(broker, title=f"incidentfeed {worker.stage}")
+    broker = new_broker(settings)
+    app = FastStream(broker)
+    clients: dict[str, Redis] = {}
     consumer = settings.consumer(worker.stage)
-    redis_client: dict[str, Redis] = {}
 
     @app.on_startup
     async def connect() -> None:
-        client = Redis.from_url(settings.redis_url or "")
-        redis_client["client"] = client
-        await worker.setup(client)
+        ensure_groups(SyncRedis.from_url(settings.redis_url or ""), [(worker.stage, worker.input_stream)])
+        clients["redis"] = Redis.from_url(settings.redis_url or "")
+        await worker.setup(clients["redis"])
         log.info("%s worker %s reading %s", worker.stage, consumer, worker.input_stream)
 
     @app.after_shutdown
     async def disconnect() -> None:
-        if "client" in redis_client:
-            await redis_client["client"].aclose()
+        if "redis" in clients:
+            await clients["redis"].aclose()
+
+    register_stage(broker, worker, settings, consumer, clients)
+    return app
+
+
+def new_broker(settings: Settings) -> RedisBroker:
+    return RedisBroker(
+        settings.redis_url or "redis://localhost:6379",
+        graceful_timeout=settings.graceful_timeout_s,
+        log_level=logging.DEBUG,  # FastStream logs every message at this level; ours are the summaries
+    )
+
+
+def register_stage(
+    broker: RedisBroker,
+    worker: StageWorker[Any],
+    settings: Settings,
+    consumer: str,
+    clients: dict[str, Redis],
+) -> None:
+    """A group subscriber for new entries, one that reclaims stale ones, and the output."""
 
     @broker.subscriber(
         stream=StreamSub(
@@ -240,7 +256,7 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
             Delivery(_entry_id(entry_id), fields)
             for entry_id, fields in zip(raw["message_ids"], raw["data"], strict=True)
         ]
-        await worker.handle(redis_client["client"], deliveries)
+        await worker.handle(clients["redis"], deliveries)
 
     @broker.subscriber(
         stream=StreamSub(
@@ -257,7 +273,7 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
     async def reclaim_pending(body: Any, msg: RedisStreamMessage) -> None:
         raw = msg.raw_message
         entry_id = _entry_id(raw["message_ids"][0])
-        client = redis_client["client"]
+        client = clients["redis"]
         pending = await client.xpending_range(
             worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1
         )
@@ -276,7 +292,6 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
         title=f"{worker.stage}:{worker.output_stream}",
         description=f"What the {worker.stage} stage publishes.",
     )
-    return app
 
 
 async def _leave_body_undecoded(message: Any) -> None:

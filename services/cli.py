@@ -1,0 +1,339 @@
+"""The `incidentfeed` command: run, ingest, worker, tail, analyze, schema."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import redis
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from services.contracts import LATEST_VIEW_KEY, StageName, Stream
+from services.ingest import ArticleInput, InputError, push, read_inputs
+from services.runtime.redis_server import RedisUnavailable, private_redis
+from services.runtime.settings import Settings
+from services.runtime.streams import (
+    ensure_groups,
+    last_id,
+    read_dead_letters,
+    read_feed,
+    stage_progress,
+)
+from services.stages import STAGES
+
+app = typer.Typer(
+    help="Raw news articles about attacks in; a deduplicated, versioned JSON incident feed out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+schema_app = typer.Typer(help="The JSON Schemas and AsyncAPI document in schemas/.", no_args_is_help=True)
+app.add_typer(schema_app, name="schema")
+err = Console(stderr=True)
+
+PathsArg = Annotated[
+    list[str],
+    typer.Argument(help="Articles: .txt, .html, .json, .jsonl files, directories of them, or - for stdin."),
+]
+
+
+def _client(url: str) -> redis.Redis:
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        err.print(f"[red]Cannot reach Redis at {url}: {error}. Is it running? Check INCIDENTFEED_REDIS_URL.[/red]")
+        raise typer.Exit(2) from error
+    return client
+
+
+def _read(paths: list[str]) -> list[ArticleInput]:
+    try:
+        articles = read_inputs(paths)
+    except InputError as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    if not articles:
+        err.print("[red]No articles found in the paths given.[/red]")
+        raise typer.Exit(2)
+    return articles
+
+
+def _push_with_progress(client: redis.Redis, articles: list[ArticleInput]) -> None:
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=len(articles))
+        for sent in push(client, articles):
+            progress.update(task, completed=sent)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=not err.is_terminal,
+    )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _redis_url(settings: Settings) -> Iterator[str]:
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    try:
+        with private_redis() as url:
+            err.print(f"[dim]INCIDENTFEED_REDIS_URL is not set: started a private Redis at {url}[/dim]")
+            yield url
+    except RedisUnavailable as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+
+
+def start_workers(url: str, log_file: Path, extra_env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+    """One process per stage, as compose runs them."""
+    env = {**os.environ, "INCIDENTFEED_REDIS_URL": url, **(extra_env or {})}
+    log = open(log_file, "ab")  # noqa: SIM115 - kept open for the workers' lifetime
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker", stage], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+        for stage in STAGES
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]]) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    for worker in workers:
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+
+
+def wait_until_drained(
+    client: redis.Redis, workers: list[subprocess.Popen[bytes]], total: int, timeout_s: float, log_file: Path
+) -> None:
+    """Until every stage has read and acknowledged everything, with a progress bar."""
+    deadline = time.monotonic() + timeout_s
+    with _progress() as progress:
+        task = progress.add_task("processing", total=total)
+        while True:
+            status = stage_progress(client)
+            waiting = sum(s.lag + s.pending for s in status if s.stage != StageName.CLEANER)
+            first = status[0]
+            done_raw = total - first.lag - first.pending
+            progress.update(task, completed=max(0, min(total, done_raw - waiting // len(STAGES))))
+            if all(s.lag == 0 and s.pending == 0 for s in status):
+                progress.update(task, completed=total)
+                return
+            dead = [w for w in workers if w.poll() is not None]
+            if dead:
+                err.print(f"[red]A worker exited early (code {dead[0].returncode}); its log: {log_file}[/red]")
+                err.print(log_file.read_text(errors="replace")[-3000:])
+                raise typer.Exit(1)
+            if time.monotonic() > deadline:
+                err.print(f"[red]Timed out after {timeout_s:.0f}s; stages: {status}; logs: {log_file}[/red]")
+                raise typer.Exit(1)
+            time.sleep(0.2)
+
+
+@app.command()
+def run(
+    paths: PathsArg,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the feed here (JSON lines).")] = None,
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+) -> None:
+    """The main job: start the five workers, ingest PATHS, wait, write the feed, stop.
+
+    Without INCIDENTFEED_REDIS_URL a private redis-server is started and removed afterwards.
+    """
+    settings = Settings()
+    articles = _read(paths)
+    with _redis_url(settings) as url, tempfile.TemporaryDirectory(prefix="incidentfeed-run-") as workdir:
+        client = _client(url)
+        ensure_groups(client)
+        feed_start, dead_start = last_id(client, Stream.FEED), last_id(client, Stream.DEADLETTER)
+        log_file = Path(workdir) / "workers.log"
+        workers = start_workers(url, log_file)
+        try:
+            _push_with_progress(client, articles)
+            wait_until_drained(client, workers, len(articles), timeout, log_file)
+        finally:
+            stop_workers(workers)
+        events = [event for _, event in read_feed(client, feed_start)]
+        dead = read_dead_letters(client, dead_start)
+    lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
+    if out is None:
+        sys.stdout.buffer.write(lines)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(lines)
+    _summarise(events, dead, len(articles), out)
+
+
+def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None) -> None:
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        latest[event["subject"]] = event["data"]
+    table = Table(title="Incidents", title_justify="left")
+    for column in ("incident", "rev", "title", "killed", "injured", "reports"):
+        table.add_column(column)
+    for incident in latest.values():
+        tolls = incident["casualties"]
+        table.add_row(
+            incident["incident_id"], str(incident["revision"]), incident["title"],
+            _toll(tolls.get("killed")), _toll(tolls.get("injured")),
+            ", ".join(r["article_id"] for r in incident["reports"]),
+        )  # fmt: skip
+    err.print(table)
+    reports = sum(len(i["reports"]) for i in latest.values())
+    err.print(
+        f"{sent} articles in: {len(latest)} incidents, {reports} reports, {len(dead)} dead letters; "
+        f"{len(events)} feed events" + (f" written to {out}" if out else "")
+    )
+    for letter in dead:
+        err.print(f"[yellow]dead letter[/yellow] {letter.article_id or letter.entry_id}: {letter.reason}: {letter.error}")
+
+
+def _toll(toll: dict[str, int] | None) -> str:
+    if not toll:
+        return "-"
+    low, best, high = toll["low"], toll["best"], toll["high"]
+    return str(best) if low == best == high else f"{best} ({low}-{high})"
+
+
+@app.command()
+def ingest(paths: PathsArg) -> None:
+    """Push articles to articles.raw (for workers already running, e.g. under compose)."""
+    settings = Settings()
+    if not settings.redis_url:
+        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the workers use.[/red]")
+        raise typer.Exit(2)
+    articles = _read(paths)
+    client = _client(settings.redis_url)
+    ensure_groups(client)
+    _push_with_progress(client, articles)
+    err.print(f"{len(articles)} articles sent to {Stream.RAW}")
+
+
+@app.command()
+def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this process runs.")]) -> None:
+    """Run one stage's worker until SIGTERM (compose runs one service per stage)."""
+    import asyncio
+
+    from services.runtime.shell import build_app
+    from services.stages import worker_for
+
+    settings = Settings()
+    asyncio.run(build_app(worker_for(stage, settings), settings).run())
+
+
+@app.command()
+def tail(
+    snapshot: Annotated[bool, typer.Option(help="First print the latest revision of every incident.")] = False,
+    from_start: Annotated[bool, typer.Option(help="Print feed.v1 from its oldest entry.")] = False,
+    follow: Annotated[bool, typer.Option(help="Keep waiting for new events.")] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print CloudEvents as JSON lines.")] = False,
+) -> None:
+    """Read the feed as a subscriber would: the snapshot, then the stream."""
+    settings = Settings()
+    if not settings.redis_url:
+        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
+        raise typer.Exit(2)
+    client = _client(settings.redis_url)
+    out = Console()
+
+    def show(event: dict[str, Any]) -> None:
+        if json_lines:
+            sys.stdout.write(orjson.dumps(event).decode() + "\n")
+            return
+        data = event["data"]
+        tolls = data["casualties"]
+        out.print(
+            f"[bold]{event['type'].rsplit('.', 1)[-1]:8}[/bold] {event['id']:24} {data['title']} "
+            f"killed {_toll(tolls.get('killed'))} injured {_toll(tolls.get('injured'))} "
+            f"({len(data['reports'])} reports)"
+        )
+
+    if snapshot:
+        for raw in client.hvals(LATEST_VIEW_KEY):
+            show(orjson.loads(raw))
+    cursor = "0-0" if from_start else last_id(client, Stream.FEED)
+    if from_start or not snapshot:
+        for cursor, event in read_feed(client, cursor):
+            show(event)
+    while follow:
+        for entry_id, fields in (client.xread({Stream.FEED: cursor}, block=5000) or [(None, [])])[0][1]:
+            cursor = entry_id.decode()
+            show(orjson.loads(fields[b"event"]))
+
+
+@app.command()
+def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html or .json).")]) -> None:
+    """Run one article through every stage's function in-process and print each output."""
+    from datetime import timedelta
+
+    from services.casualties.figures import figures_for
+    from services.cleaner.clean import clean_article
+    from services.contracts import RawArticle, Rejected, utc_now
+    from services.dedup.cluster import apply, decide
+    from services.entities.extract import extract_batch, load_pipeline
+    from services.publisher.feed import to_event
+
+    settings = Settings()
+    articles = _read([str(file)])
+    try:
+        raw = RawArticle.model_validate(articles[0].fields)
+        clean = clean_article(raw, ingested_at=utc_now(), max_bytes=settings.max_article_bytes)
+    except (Rejected, ValueError) as error:
+        err.print(f"[red]rejected: {error}[/red]")
+        raise typer.Exit(1) from error
+    entities = next(iter(extract_batch(load_pipeline(), [clean])))
+    figures = figures_for(entities)
+    decision = decide(figures, [], timedelta(hours=settings.dedup_window_hours))
+    record = apply(figures, decision, None)
+    from services.contracts import IncidentChange
+
+    assert record is not None
+    event = to_event(IncidentChange(change="created", incident=record.incident, article_id=clean.meta.article_id))
+    for name, model in (("cleaner", clean), ("entities", entities.model_copy(update={"annotation": "<DocBin>"})),
+                        ("casualties", figures), ("publisher", event)):  # fmt: skip
+        out = Console()
+        out.rule(name)
+        out.print_json(model.model_dump_json())
+
+
+@schema_app.command("export")
+def schema_export() -> None:
+    """Write schemas/ from the message models in services/contracts.py."""
+    from services.schemas import export
+
+    for path in export():
+        err.print(f"wrote {path}")
+
+
+@schema_app.command("check")
+def schema_check() -> None:
+    """Fail if schemas/ differs from what the code generates."""
+    from services.schemas import stale_files
+
+    stale = stale_files()
+    if stale:
+        err.print(f"[red]schemas/ is out of date: {', '.join(stale)}. Run `incidentfeed schema export`.[/red]")
+        raise typer.Exit(1)
+    err.print("schemas/ matches the code")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,258 @@
+"""Pure decisions: which incident an article belongs to, and what the incident then says.
+
+`decide()` compares an article with the incidents already seen at its main location and
+returns join / new / repeat, with a confidence and the reasons. `apply()` folds the article
+into an incident record and returns the new record, or the same one when nothing material
+changed. `reconcile_tolls()` turns every report's figures into {low, best, high}, as UCDP does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from datasketch import MinHash
+from pydantic import BaseModel, ConfigDict
+
+from services.contracts import (
+    HEADLINE_CATEGORIES,
+    ClaimRecord,
+    FiguresArticle,
+    HeadlineFigure,
+    Incident,
+    Location,
+    Report,
+    Toll,
+    utc_now,
+)
+from services.entities.gazetteer import place_key
+
+MINHASH_PERMUTATIONS = 64
+SHINGLE_WORDS = 4
+NEAR_DUPLICATE_SIMILARITY = 0.6
+JOIN_THRESHOLD = 0.5
+
+
+class ReportEvidence(BaseModel):
+    """What dedup remembers of each report, besides what the feed shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    fingerprint: str
+    ingested_at: datetime
+    date: str | None
+    attack_types: list[str]
+    figures: dict[str, HeadlineFigure]
+    minhash: list[int]
+
+
+class IncidentRecord(BaseModel):
+    """Dedup's state of one incident: the published Incident and the evidence behind it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    incident: Incident
+    place_key: str
+    evidence: list[ReportEvidence]
+
+    @property
+    def incident_id(self) -> str:
+        return self.incident.incident_id
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # "join", "new" or "repeat" (this article is already in the incident)
+    incident_id: str
+    confidence: float
+    reason: str
+
+
+def location_key(article: FiguresArticle) -> str | None:
+    place = article.main_location
+    if place is None:
+        return None
+    return str(place.geonames_id) if place.geonames_id else place_key(place.name)
+
+
+def signature(text: str) -> list[int]:
+    words = re.findall(r"\w+", text.lower())
+    shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
+    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7)
+    minhash.update_batch([s.encode() for s in shingles])
+    return [int(v) for v in minhash.hashvalues]
+
+
+def similarity(left: list[int], right: list[int]) -> float:
+    return sum(a == b for a, b in zip(left, right, strict=True)) / MINHASH_PERMUTATIONS
+
+
+def figures_agree(left: dict[str, HeadlineFigure], right: dict[str, HeadlineFigure]) -> bool | None:
+    """True when killed and injured counts are close, False when far apart, None if unknown.
+
+    Tolls rise as reports come in, so 16 and 18 agree; 1 and 8 do not.
+    """
+    verdicts = []
+    for category in ("killed", "injured"):
+        if category in left and category in right:
+            a, b = left[category].value, right[category].value
+            verdicts.append(abs(a - b) <= max(3, 0.35 * max(a, b)))
+    if not verdicts:
+        return None
+    return all(verdicts)
+
+
+def decide(
+    article: FiguresArticle, candidates: list[IncidentRecord], window: timedelta
+) -> Decision:
+    """Which incident the article belongs to (a pure function of the article and candidates)."""
+    article_signature = signature(article.text_sample)
+    attack_types = {w.attack_type for w in article.weapons}
+    best: Decision | None = None
+    for record in candidates:
+        if any(e.article_id == article.meta.article_id for e in record.evidence):
+            return Decision("repeat", record.incident_id, 1.0, "this article is already a report")
+        score, reasons = 0.4, ["same place"]
+        day = article.occurred.date
+        days = {e.date for e in record.evidence if e.date}
+        if day and days:
+            if day not in days:
+                continue
+            score += 0.3
+            reasons.append("same day")
+        elif not any(abs(article.meta.ingested_at - e.ingested_at) <= window for e in record.evidence):
+            continue
+        record_types = {t for e in record.evidence for t in e.attack_types}
+        if attack_types and record_types:
+            if not attack_types & record_types:
+                continue
+            score += 0.1
+            reasons.append("same weapons")
+        agreement = [figures_agree(article.figures, e.figures) for e in record.evidence]
+        if any(a is True for a in agreement):
+            score += 0.2
+            reasons.append("figures agree")
+        elif any(a is False for a in agreement):
+            score -= 0.6
+            reasons.append("figures disagree")
+        text = max((similarity(article_signature, e.minhash) for e in record.evidence), default=0.0)
+        if text >= NEAR_DUPLICATE_SIMILARITY:
+            score += 0.4
+            reasons.append(f"text similarity {text:.2f}")
+        if score >= JOIN_THRESHOLD and (best is None or score > best.confidence):
+            best = Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons))
+    if best is not None:
+        return best
+    digest = hashlib.blake2b(article.meta.article_id.encode(), digest_size=6).hexdigest()
+    return Decision("new", f"inc_{digest}", 1.0, "no incident at this place and time matches")
+
+
+# --------------------------------------------------------------------------- tolls
+
+
+def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[str, Toll | None]:
+    """{low, best, high} per category. Disputed claims by a party never enter them.
+
+    low and high are the lowest and highest credible figures (headline figures and the
+    undisputed claims behind them); best is the highest headline figure of any report: tolls
+    rise as the dead are found, and a report that revises a toll down says so (the earlier
+    figure is then marked superseded and left out before this point).
+    """
+    tolls: dict[str, Toll | None] = {}
+    for category in HEADLINE_CATEGORIES:
+        headline = [r.figures[category].value for r in reports if category in r.figures]
+        credible = [c.value for c in claims if c.category == category and not c.disputed and c.value]
+        values = headline + credible
+        tolls[category] = Toll(low=min(values), best=max(headline), high=max(values)) if headline else None
+    return tolls
+
+
+def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
+    """The article's main-scope, current claims, named by headline category."""
+    records = []
+    for claim in article.claims:
+        if claim.scope != "main" or claim.superseded:
+            continue
+        category = f"children_{claim.category}" if claim.group == "children" else claim.category
+        if category not in HEADLINE_CATEGORIES:
+            continue
+        records.append(
+            ClaimRecord(
+                category=category, value=claim.value, low=claim.low, high=claim.high,
+                qualifier=claim.qualifier, claimed_by=claim.claimed_by, disputed=claim.disputed,
+                article_id=article.meta.article_id, quote=claim.quote,
+            )  # fmt: skip
+        )
+    return records
+
+
+# --------------------------------------------------------------------------- applying
+
+
+def title_for(article: FiguresArticle, location: Location | None) -> str:
+    kinds = [w.attack_type for w in article.weapons]
+    attack = kinds[0].replace("_", " ") if kinds else "attack"
+    noun = "attack" if attack == "attack" else f"{attack} attack"
+    place = location.name if location else "an unknown place"
+    return f"{noun.capitalize()} on {place}"
+
+
+def _location(article: FiguresArticle) -> Location | None:
+    place = article.main_location
+    if place is None:
+        return None
+    return Location(
+        name=place.name, country_code=place.country_code, lat=place.lat, lon=place.lon,
+        geonames_id=place.geonames_id, precision=place.kind,
+    )  # fmt: skip
+
+
+def apply(
+    article: FiguresArticle, decision: Decision, record: IncidentRecord | None
+) -> IncidentRecord | None:
+    """The incident after this article, or None when nothing material changes."""
+    if decision.action == "repeat":
+        return None
+    now = utc_now()
+    report = Report(
+        article_id=article.meta.article_id, url=article.meta.url, outlet=article.meta.outlet,
+        title=article.headline, published_at=article.meta.published_at, figures=article.figures,
+        confidence=round(decision.confidence, 2), reason=decision.reason,
+    )  # fmt: skip
+    evidence = ReportEvidence(
+        article_id=article.meta.article_id, fingerprint=article.meta.fingerprint,
+        ingested_at=article.meta.ingested_at, date=article.occurred.date,
+        attack_types=sorted({w.attack_type for w in article.weapons}), figures=article.figures,
+        minhash=signature(article.text_sample),
+    )  # fmt: skip
+    claims = claim_records(article)
+    if record is None:
+        location = _location(article)
+        incident = Incident(
+            incident_id=decision.incident_id, revision=1, title=title_for(article, location),
+            occurred=article.occurred, location=location,
+            weapons=sorted({w.label for w in article.weapons}), perpetrator=article.perpetrator,
+            casualties=reconcile_tolls([report], claims), claims=claims, reports=[report],
+            first_seen_at=now, updated_at=now,
+        )  # fmt: skip
+        return IncidentRecord(incident=incident, place_key=location_key(article) or "", evidence=[evidence])
+    old = record.incident
+    reports = [*old.reports, report]
+    all_claims = [*old.claims, *claims]
+    occurred = old.occurred if old.occurred.date else article.occurred
+    incident = old.model_copy(
+        update={
+            "revision": old.revision + 1,
+            "occurred": occurred,
+            "weapons": sorted(set(old.weapons) | {w.label for w in article.weapons}),
+            "perpetrator": old.perpetrator or article.perpetrator,
+            "casualties": reconcile_tolls(reports, all_claims),
+            "claims": all_claims,
+            "reports": reports,
+            "updated_at": now,
+        }
+    )
+    return IncidentRecord(incident=incident, place_key=record.place_key, evidence=[*record.evidence, evidence])

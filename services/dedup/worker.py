@@ -1,0 +1,39 @@
+"""The dedup stage in the shell: articles.figures -> incidents.changes."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+
+from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
+from services.dedup.store import record_article
+from services.runtime.shell import Delivery, StageWorker, log
+
+
+class DedupWorker(StageWorker[FiguresArticle]):
+    stage = StageName.DEDUP
+    input_stream = Stream.FIGURES
+    output_stream = Stream.INCIDENT_CHANGES
+    input_model = FiguresArticle
+
+    async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:
+        window = timedelta(hours=self.settings.dedup_window_hours)
+        for delivery in deliveries:
+            article = self.decode(delivery)
+            if isinstance(article, Rejected):
+                await self.dead_letter_now(redis, delivery, article)
+                continue
+
+            def publish(pipe: Pipeline, change: IncidentChange | None, entry_id: str = delivery.entry_id) -> None:
+                if change is not None:
+                    self.add_output(pipe, change)
+                pipe.xack(self.input_stream, self.stage, entry_id)
+
+            try:
+                decision, _ = await record_article(redis, article, window, publish)
+                log.info("dedup %s -> %s %s (%s)", article.meta.article_id, decision.action,
+                         decision.incident_id, decision.reason)  # fmt: skip
+            except Exception as error:
+                log.exception("dedup failed on %s", delivery.entry_id)
+                await self.record_error(redis, delivery, error)

@@ -1,0 +1,113 @@
+"""Reading articles from files and pushing them to `articles.raw`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+import redis
+
+from services.contracts import PAYLOAD_FIELD, Stream
+
+SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
+
+
+class InputError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ArticleInput:
+    source: str
+    fields: dict[str, object]
+
+    @property
+    def article_id(self) -> str | None:
+        value = self.fields.get("id")
+        return str(value) if value is not None else None
+
+
+def text_file_article(path: Path) -> ArticleInput:
+    """A .txt file is one article; a short first line without a final full stop is its title.
+
+    The title detection itself happens in the cleaner, which sees the same text; here the id.
+    """
+    return ArticleInput(str(path), {"id": path.stem, "text": path.read_text(encoding="utf-8", errors="replace")})
+
+
+def _json_objects(source: str, raw: bytes, lines: bool) -> Iterator[ArticleInput]:
+    if lines:
+        for number, line in enumerate(raw.splitlines(), start=1):
+            if line.strip():
+                yield _json_article(f"{source}:{number}", line)
+        return
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise InputError(f"{source} is not valid JSON: {error}") from error
+    for index, item in enumerate(decoded if isinstance(decoded, list) else [decoded]):
+        if not isinstance(item, dict):
+            raise InputError(f"{source}[{index}] is not a JSON object")
+        yield ArticleInput(f"{source}[{index}]", item)
+
+
+def _json_article(source: str, line: bytes) -> ArticleInput:
+    try:
+        item = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        # Still sent on: the cleaner dead-letters it with the reason, so nothing is lost.
+        return ArticleInput(source, {"__unparsed__": line.decode("utf-8", errors="replace")})
+    return ArticleInput(source, item if isinstance(item, dict) else {"__unparsed__": item})
+
+
+def read_path(path: Path) -> Iterator[ArticleInput]:
+    if path.is_dir():
+        for child in sorted(path.iterdir()):
+            if child.suffix.lower() in SUFFIXES and child.is_file():
+                yield from read_path(child)
+        return
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix == ".txt":
+        yield text_file_article(path)
+    elif suffix in (".html", ".htm"):
+        yield ArticleInput(str(path), {"id": path.stem, "html": path.read_text(encoding="utf-8", errors="replace")})
+    elif suffix in (".json", ".jsonl"):
+        yield from _json_objects(str(path), path.read_bytes(), lines=suffix == ".jsonl")
+    else:
+        raise InputError(f"{path}: expected .txt, .html, .json or .jsonl (or a directory of them)")
+
+
+def read_inputs(paths: Iterable[str]) -> list[ArticleInput]:
+    articles: list[ArticleInput] = []
+    for name in paths:
+        if name == "-":
+            raw = sys.stdin.buffer.read()
+            lines = raw.lstrip()[:1] == b"{"
+            articles += list(_json_objects("stdin", raw, lines=True)) if lines else [
+                ArticleInput("stdin", {"text": raw.decode("utf-8", errors="replace")})
+            ]
+        else:
+            articles += list(read_path(Path(name)))
+    return articles
+
+
+def entry_payload(article: ArticleInput) -> bytes:
+    unparsed = article.fields.get("__unparsed__")
+    if unparsed is not None:
+        return str(unparsed).encode() if not isinstance(unparsed, bytes) else unparsed
+    return orjson.dumps(article.fields)
+
+
+def push(client: redis.Redis, articles: list[ArticleInput], chunk: int = 100) -> Iterator[int]:
+    """XADD the articles in pipelined chunks; yields how many went after each chunk."""
+    for start in range(0, len(articles), chunk):
+        pipe = client.pipeline(transaction=False)
+        for article in articles[start : start + chunk]:
+            pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
+        pipe.execute()
+        yield min(start + chunk, len(articles))

@@ -1,0 +1,1 @@
+"""Stage 5: incident changes -> the public feed (CloudEvents on feed.v1) and its compacted view."""

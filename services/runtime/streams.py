@@ -1,0 +1,85 @@
+"""Looking at the streams from outside a worker: groups, progress, the feed, dead letters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import orjson
+import redis
+from redis.exceptions import ResponseError
+
+from services.contracts import (
+    FEED_EVENT_FIELD,
+    PAYLOAD_FIELD,
+    PIPELINE,
+    DeadLetter,
+    StageName,
+    Stream,
+)
+
+
+def ensure_groups(client: redis.Redis, stages: list[tuple[StageName, Stream]] | None = None) -> None:
+    """Create each stage's consumer group from the start of its stream, so nothing is skipped."""
+    for stage, stream in stages or [(s, i) for s, i, _ in PIPELINE]:
+        try:
+            client.xgroup_create(stream, stage, id="0", mkstream=True)
+        except ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+
+@dataclass(frozen=True)
+class StageProgress:
+    stage: StageName
+    stream: Stream
+    lag: int
+    pending: int
+
+
+def stage_progress(client: redis.Redis) -> list[StageProgress]:
+    """Unread (lag) and unacknowledged (pending) entries of every stage, read atomically."""
+    pipe = client.pipeline(transaction=True)
+    for _, stream, _ in PIPELINE:
+        pipe.xinfo_groups(stream)
+        pipe.xinfo_stream(stream)
+    replies = pipe.execute()
+    progress = []
+    for index, (stage, stream, _) in enumerate(PIPELINE):
+        groups, info = replies[2 * index], replies[2 * index + 1]
+        group = next((g for g in groups if _text(g["name"]) == stage), None)
+        if group is None:
+            progress.append(StageProgress(stage, stream, int(info["length"]), 0))
+            continue
+        lag = group.get("lag")
+        if lag is None:  # Redis cannot tell after trimming: compare ids instead
+            last = _text(info.get("last-generated-id") or "0-0")
+            lag = 0 if _text(group["last-delivered-id"]) == last else 1
+        progress.append(StageProgress(stage, stream, int(lag), int(group["pending"])))
+    return progress
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def last_id(client: redis.Redis, stream: Stream) -> str:
+    entries = client.xrevrange(stream, count=1)
+    return _text(entries[0][0]) if entries else "0-0"
+
+
+def read_feed(client: redis.Redis, after: str = "0-0") -> Iterator[tuple[str, dict[str, object]]]:
+    """(entry id, CloudEvent) on feed.v1 after an id, oldest first."""
+    cursor = after
+    while True:
+        entries = client.xrange(Stream.FEED, min=f"({cursor}" if cursor != "0-0" else "-", count=500)
+        if not entries:
+            return
+        for entry_id, fields in entries:
+            cursor = _text(entry_id)
+            yield cursor, orjson.loads(fields[FEED_EVENT_FIELD.encode()])
+
+
+def read_dead_letters(client: redis.Redis, after: str = "0-0") -> list[DeadLetter]:
+    entries = client.xrange(Stream.DEADLETTER, min=f"({after}" if after != "0-0" else "-")
+    return [DeadLetter.from_bytes(fields[PAYLOAD_FIELD.encode()]) for _, fields in entries]

@@ -1,0 +1,80 @@
+"""Generating `schemas/` from contracts.py: a JSON Schema per stream message, and AsyncAPI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from services.contracts import FEED_SCHEMA_VERSION, STREAM_MODELS, Incident, Stream
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def _file_name(model_name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", model_name).lower() + ".json"
+
+
+def generated_schemas() -> dict[str, dict[str, Any]]:
+    """Relative path under schemas/ -> JSON Schema."""
+    files: dict[str, dict[str, Any]] = {}
+    for stream, model in STREAM_MODELS.items():
+        folder = "feed" if stream is Stream.FEED else str(stream)
+        name = "event.json" if stream is Stream.FEED else _file_name(model.__name__)
+        schema = model.model_json_schema(mode="serialization")
+        schema["$id"] = f"https://incidentfeed.org/schemas/{folder}/v1/{name}"
+        schema["x-stream"] = str(stream)
+        files[f"{folder}/v1/{name}"] = schema
+    incident = Incident.model_json_schema(mode="serialization")
+    incident["$id"] = "https://incidentfeed.org/schemas/feed/v1/incident.json"
+    incident["x-schema-version"] = FEED_SCHEMA_VERSION
+    files["feed/v1/incident.json"] = incident
+    files["asyncapi.json"] = asyncapi_document()
+    return files
+
+
+def asyncapi_document() -> dict[str, Any]:
+    """The pipeline as FastStream describes it: every stage's input and output streams."""
+    from faststream.specification import AsyncAPI
+
+    from services.runtime.settings import Settings
+    from services.runtime.shell import new_broker, register_stage
+    from services.stages import STAGES, worker_for
+
+    settings = Settings(redis_url="redis://localhost:6379")
+    broker = new_broker(settings)
+    for stage in STAGES:
+        register_stage(broker, worker_for(stage, settings), settings, f"{stage}-<host>-<pid>", {})
+    document = AsyncAPI(
+        broker,
+        title="incidentfeed",
+        version=FEED_SCHEMA_VERSION,
+        description="Raw articles in, a deduplicated, versioned incident feed out, over Redis Streams.",
+        schema_version="3.0.0",
+    )
+    return orjson.loads(document.to_specification().to_json())  # type: ignore[no-any-return]
+
+
+def render(schema: dict[str, Any]) -> bytes:
+    return orjson.dumps(schema, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def export(target: Path = SCHEMAS_DIR) -> list[Path]:
+    written = []
+    for relative, schema in generated_schemas().items():
+        path = target / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(render(schema))
+        written.append(path)
+    return written
+
+
+def stale_files(target: Path = SCHEMAS_DIR) -> list[str]:
+    """Committed files that differ from what the code generates (empty when in step)."""
+    return [
+        relative
+        for relative, schema in generated_schemas().items()
+        if not (target / relative).exists() or (target / relative).read_bytes() != render(schema)
+    ]
