@@ -98,7 +98,12 @@ def _redis_url(settings: Settings) -> Iterator[str]:
         raise typer.Exit(2) from error
 
 
-def start_workers(url: str, log_file: Path, extra_env: dict[str, str] | None = None) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    url: str,
+    log_file: Path,
+    extra_env: dict[str, str] | None = None,
+    stages: tuple[StageName, ...] = STAGES,
+) -> list[subprocess.Popen[bytes]]:
     """One process per stage, as compose runs them."""
     env = {**os.environ, "INCIDENTFEED_REDIS_URL": url, **(extra_env or {})}
     log = open(log_file, "ab")  # noqa: SIM115 - kept open for the workers' lifetime
@@ -106,7 +111,7 @@ def start_workers(url: str, log_file: Path, extra_env: dict[str, str] | None = N
         subprocess.Popen(
             [sys.executable, "-m", "services.cli", "worker", stage], env=env, stdout=log, stderr=subprocess.STDOUT
         )
-        for stage in STAGES
+        for stage in stages
     ]
 
 

@@ -78,3 +78,69 @@ def stale_files(target: Path = SCHEMAS_DIR) -> list[str]:
         for relative, schema in generated_schemas().items()
         if not (target / relative).exists() or (target / relative).read_bytes() != render(schema)
     ]
+
+
+# --------------------------------------------------------------- compatibility of v1 schemas
+
+
+def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What a consumer of `old` would trip on in `new`: lost or renamed fields, narrowed
+    types, optional fields made required. Adding fields and widening types are fine."""
+    problems: list[str] = []
+    _compare(old, new, old.get("$defs", {}), new.get("$defs", {}), "", problems, set())
+    return problems
+
+
+def _resolve(schema: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return _resolve(defs[ref.removeprefix("#/$defs/")], defs)
+    return schema
+
+
+def _types(schema: dict[str, Any], defs: dict[str, Any]) -> set[str]:
+    schema = _resolve(schema, defs)
+    if "anyOf" in schema or "oneOf" in schema:
+        return {t for option in schema.get("anyOf", schema.get("oneOf", [])) for t in _types(option, defs)}
+    if "enum" in schema:
+        return {f"enum:{value}" for value in schema["enum"]}
+    if "const" in schema:
+        return {f"enum:{schema['const']}"}
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return set(kind)
+    return {kind} if kind else {"any"}
+
+
+def _compare(
+    old: dict[str, Any],
+    new: dict[str, Any],
+    old_defs: dict[str, Any],
+    new_defs: dict[str, Any],
+    path: str,
+    problems: list[str],
+    seen: set[str],
+) -> None:
+    old, new = _resolve(old, old_defs), _resolve(new, new_defs)
+    if path in seen:
+        return
+    seen.add(path)
+    old_types, new_types = _types(old, old_defs), _types(new, new_defs)
+    if "any" not in new_types and not old_types <= new_types:
+        problems.append(f"{path or 'message'}: type narrowed from {sorted(old_types)} to {sorted(new_types)}")
+    for option_old in old.get("anyOf", []):
+        for option_new in new.get("anyOf", []):
+            if _resolve(option_old, old_defs).get("properties") and _resolve(option_new, new_defs).get("properties"):
+                _compare(option_old, option_new, old_defs, new_defs, path, problems, seen)
+    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    for name, schema in old_props.items():
+        where = f"{path}.{name}" if path else name
+        if name not in new_props:
+            problems.append(f"{where}: removed or renamed")
+            continue
+        _compare(schema, new_props[name], old_defs, new_defs, where, problems, seen)
+    for name in set(new.get("required", [])) - set(old.get("required", [])):
+        if name in old_props:
+            problems.append(f"{path + '.' if path else ''}{name}: optional field made required")
+    if "items" in old and "items" in new:
+        _compare(old["items"], new["items"], old_defs, new_defs, f"{path}[]", problems, seen)

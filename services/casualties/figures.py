@@ -34,6 +34,7 @@ from services.entities.gazetteer import place_key
 
 QUOTE_CHARS = "\"'“”‘’"
 PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
+TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
 
 
@@ -115,6 +116,8 @@ def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) ->
         read = read_number(token)
         if read is None or token.ent_type_ in NON_PERSON_ENTITIES:
             continue
+        if token.i > 0 and doc[token.i - 1].lower_ in ("no", "not"):
+            continue  # "no one was missing"
         following = doc[token.i + 1 : token.i + 3]
         if len(following) == 2 and following[0].text == "-" and following[1].lemma_.lower() in after_hyphen:
             continue  # "a 10-storey block", "a 47-year-old woman", "a 600,000-strong population"
@@ -157,6 +160,10 @@ def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None
         for child in node.children:
             if child.i in cues and child.dep_ in ("amod", "acl", "prep", "acomp", "oprd", "relcl", "dobj"):
                 return cues[child.i]
+            if node.lemma_.lower() in TOLL_VERBS and child.dep_ in ("nsubj", "nsubjpass"):
+                inside = [t.i for t in child.subtree if t.i in cues]  # "the number killed rose to six"
+                if inside:
+                    return cues[inside[0]]
             if child.dep_ in ("xcomp", "oprd", "acomp") and child.i > number.i:
                 inside = [t.i for t in child.subtree if t.i in cues]  # "left needing hospital care"
                 if inside:
@@ -358,6 +365,7 @@ def _claim(
     place = nearest_place(number.token, article)
     mentioned = other_day.get(sentence.start, False) or (place is not None and place != main_name)
     by_party = bool(said.speaker) and any(w in said.speaker.lower() for w in party)  # type: ignore[union-attr]
+    quote = sentence.text.strip()
     start = clean_to_raw_offset(article.offsets, sentence.start_char)
     return CasualtyClaim(
         category=category,  # type: ignore[arg-type]
@@ -372,9 +380,9 @@ def _claim(
         superseded=superseded,
         scope="mentioned" if mentioned else "main",
         scope_place=(place if place != main_name else None) if mentioned else None,
-        quote=sentence.text,
+        quote=quote,
         raw_start=start,
-        raw_end=start + len(sentence.text),
+        raw_end=start + len(quote),
     )
 
 

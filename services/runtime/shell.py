@@ -246,6 +246,7 @@ def register_stage(
             polling_interval=settings.poll_ms,
         ),
         ack_policy=AckPolicy.MANUAL,
+        parser=_keep_entries_raw,
         decoder=_leave_body_undecoded,
         title=f"{worker.stage}:{worker.input_stream}",
         description=f"The {worker.stage} stage reads {worker.input_model.__name__} messages.",
@@ -267,6 +268,7 @@ def register_stage(
             polling_interval=max(settings.poll_ms, 200),
         ),
         ack_policy=AckPolicy.MANUAL,
+        parser=_keep_entries_raw,
         decoder=_leave_body_undecoded,
         include_in_schema=False,
     )
@@ -292,6 +294,16 @@ def register_stage(
         title=f"{worker.stage}:{worker.output_stream}",
         description=f"What the {worker.stage} stage publishes.",
     )
+
+
+async def _keep_entries_raw(message: Any, original_parser: Any) -> Any:
+    """FastStream's parser decodes entry fields as UTF-8 JSON and fails a whole batch on one
+    binary entry; the shell reads `raw_message` itself, so the parser sees placeholders."""
+    data = message["data"]
+    placeholders = [{} for _ in data] if isinstance(data, list) else {}
+    parsed = await original_parser({**message, "data": placeholders})
+    parsed.raw_message = message
+    return parsed
 
 
 async def _leave_body_undecoded(message: Any) -> None:

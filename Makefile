@@ -1,0 +1,37 @@
+# incidentfeed: `make run` for the main job on examples/, `make test` for the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint format schemas bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+run: $(STAMP) ## the main job on the bundled examples (starts a private Redis if none is set)
+	$(BIN)/incidentfeed run examples --out feed.jsonl
+
+test: $(STAMP) ## every test, against a real Redis
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check services tests
+	$(BIN)/ruff format --check services tests
+	$(BIN)/mypy services
+
+format: $(STAMP)
+	$(BIN)/ruff format services tests
+	$(BIN)/ruff check --fix services tests
+
+schemas: $(STAMP) ## regenerate schemas/ from services/contracts.py
+	$(BIN)/incidentfeed schema export
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info feed.jsonl

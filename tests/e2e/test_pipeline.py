@@ -1,0 +1,134 @@
+"""The whole pipeline: five worker processes over a real Redis, from raw articles to the feed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import orjson
+import pytest
+import redis
+
+from services.cli import start_workers, stop_workers
+from services.contracts import StageName, Stream
+from services.ingest import push, read_inputs
+from services.runtime.streams import ensure_groups, read_dead_letters, read_feed, stage_progress
+from services.schemas import SCHEMAS_DIR
+from services.stages import STAGES
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def validators() -> tuple[jsonschema.Validator, jsonschema.Validator]:
+    event = json.loads((SCHEMAS_DIR / "feed/v1/event.json").read_text())
+    incident = json.loads((SCHEMAS_DIR / "feed/v1/incident.json").read_text())
+    checker = jsonschema.FormatChecker()
+    return (
+        jsonschema.Draft202012Validator(event, format_checker=checker),
+        jsonschema.Draft202012Validator(incident, format_checker=checker),
+    )
+
+
+def accounted_for(client: redis.Redis, events: list[dict[str, Any]]) -> tuple[dict[str, int], set[str]]:
+    """How many incidents (by latest revision) hold each article, and which are dead letters."""
+    latest: dict[str, dict[str, Any]] = {}
+    for event in events:
+        latest[event["subject"]] = event["data"]
+    holders: dict[str, int] = {}
+    for incident in latest.values():
+        for report in incident["reports"]:
+            holders[report["article_id"]] = holders.get(report["article_id"], 0) + 1
+    return holders, {d.article_id or d.entry_id for d in read_dead_letters(client)}
+
+
+def test_run_on_the_seeds_writes_a_valid_feed(redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+                                              seed_files: list[Path], gold: dict[str, Any]) -> None:  # fmt: skip
+    out = tmp_path / "feed.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run", str(seed_files[0].parent), "--out", str(out)],
+        env={**os.environ, "INCIDENTFEED_REDIS_URL": redis_url}, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "3 incidents, 5 reports, 0 dead letters" in " ".join(result.stderr.split())
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    event_schema, incident_schema = validators()
+    for event in events:
+        event_schema.validate(event)
+        incident_schema.validate(event["data"])
+        assert event["id"] == f"{event['subject']}/{event['data']['revision']}"
+    holders, dead = accounted_for(redis_client, events)
+    assert holders == {path.stem: 1 for path in seed_files} and not dead
+    groups = sorted(sorted(r["article_id"] for r in json.loads(raw)["data"]["reports"])
+                    for raw in redis_client.hvals("feed.v1.latest"))  # fmt: skip
+    assert groups == sorted(sorted(i["reports"]) for i in gold["incidents"])
+    revisions = [e["data"]["revision"] for e in events if len(e["data"]["reports"]) > 1 or e["data"]["revision"] > 1]
+    assert sorted(revisions) == [2, 3]
+
+
+def test_examples_run_with_a_dead_letter_and_nothing_lost(redis_url: str, redis_client: redis.Redis,
+                                                         tmp_path: Path) -> None:  # fmt: skip
+    out = tmp_path / "feed.jsonl"
+    result = subprocess.run(
+        [sys.executable, "-m", "services.cli", "run", "examples", "--out", str(out)],
+        env={**os.environ, "INCIDENTFEED_REDIS_URL": redis_url}, capture_output=True, text=True, timeout=300,
+        cwd=REPO,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    holders, dead = accounted_for(redis_client, events)
+    sent = {a.article_id for a in read_inputs([str(REPO / "examples")])}
+    assert set(holders) | dead == sent
+    assert dead == {"lyon-fr-001"}
+
+
+def wait_drained(client: redis.Redis, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while any(s.lag or s.pending for s in stage_progress(client)):
+        assert time.monotonic() < deadline, stage_progress(client)
+        time.sleep(0.2)
+
+
+def test_killing_a_worker_mid_batch_loses_nothing(redis_url: str, redis_client: redis.Redis, tmp_path: Path,
+                                                  seed_files: list[Path]) -> None:  # fmt: skip
+    articles = read_inputs([str(p) for p in seed_files])
+    copies = [
+        type(a)(a.source, {**a.fields, "id": f"{a.article_id}-copy{n}"}) for n in range(6) for a in articles
+    ]  # 35 articles: the seeds and syndicated copies under other ids
+    ensure_groups(redis_client)
+    log = tmp_path / "workers.log"
+    env = {"INCIDENTFEED_CLAIM_IDLE_MS": "1500", "INCIDENTFEED_BATCH_SIZE": "4"}
+    workers = start_workers(redis_url, log, env)
+    try:
+        list(push(redis_client, articles + copies))
+        entities = workers[STAGES.index(StageName.ENTITIES)]
+        deadline = time.monotonic() + 120
+        while stage_progress(redis_client)[1].pending == 0:  # the entity stage holds a batch
+            assert time.monotonic() < deadline, log.read_text()[-2000:]
+            time.sleep(0.02)
+        entities.send_signal(signal.SIGKILL)
+        entities.wait()
+        assert stage_progress(redis_client)[1].pending > 0  # what it held is still pending
+        (workers[STAGES.index(StageName.ENTITIES)],) = start_workers(redis_url, log, env, (StageName.ENTITIES,))
+        wait_drained(redis_client)
+    finally:
+        stop_workers(workers)
+    events = [event for _, event in read_feed(redis_client)]
+    holders, dead = accounted_for(redis_client, events)
+    assert not dead, log.read_text()[-2000:]
+    assert holders == {a.article_id: 1 for a in articles + copies}
+    assert redis_client.hlen("feed.v1.latest") == 3  # copies join their incidents, none doubled
+    by_incident: dict[str, list[int]] = {}
+    for event in events:
+        by_incident.setdefault(event["subject"], []).append(event["data"]["revision"])
+    for revisions in by_incident.values():
+        assert revisions == list(range(1, len(revisions) + 1))  # no revision skipped or repeated
+    assert redis_client.xlen(Stream.FEED) == sum(len(r) for r in by_incident.values())
