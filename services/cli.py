@@ -208,7 +208,9 @@ def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Pa
         f"{len(events)} feed events" + (f" written to {out}" if out else "")
     )
     for letter in dead:
-        err.print(f"[yellow]dead letter[/yellow] {letter.article_id or letter.entry_id}: {letter.reason}: {letter.error}")
+        err.print(
+            f"[yellow]dead letter[/yellow] {letter.article_id or letter.entry_id}: {letter.reason}: {letter.error}"
+        )
 
 
 def _toll(toll: dict[str, int] | None) -> str:
@@ -247,7 +249,9 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
 @app.command()
 def tail(
     snapshot: Annotated[bool, typer.Option(help="First print the latest revision of every incident.")] = False,
-    from_start: Annotated[bool, typer.Option(help="Print feed.v1 from its oldest entry.")] = False,
+    from_start: Annotated[
+        bool, typer.Option(help="With --snapshot, also print the history (the default without it).")
+    ] = False,
     follow: Annotated[bool, typer.Option(help="Keep waiting for new events.")] = False,
     json_lines: Annotated[bool, typer.Option("--json", help="Print CloudEvents as JSON lines.")] = False,
 ) -> None:
@@ -271,13 +275,14 @@ def tail(
             f"({len(data['reports'])} reports)"
         )
 
+    # With --snapshot the compacted view stands in for the history, unless --from-start asks for both.
+    cursor = last_id(client, Stream.FEED) if snapshot and not from_start else "0-0"
     if snapshot:
         for raw in client.hvals(LATEST_VIEW_KEY):
             show(orjson.loads(raw))
-    cursor = "0-0" if from_start else last_id(client, Stream.FEED)
-    if from_start or not snapshot:
-        for cursor, event in read_feed(client, cursor):
-            show(event)
+    for entry_id, event in read_feed(client, cursor):
+        cursor = entry_id
+        show(event)
     while follow:
         for entry_id, fields in (client.xread({Stream.FEED: cursor}, block=5000) or [(None, [])])[0][1]:
             cursor = entry_id.decode()

@@ -200,9 +200,7 @@ class EntityArticle(Message):
     weapons: list[Weapon]
     occurred: Occurred
     perpetrator: str | None = None
-    annotation: str = Field(
-        description="The parsed text as a base64 spaCy DocBin, so later stages never parse again."
-    )
+    annotation: str = Field(description="The parsed text as a base64 spaCy DocBin, so later stages never parse again.")
 
 
 # --------------------------------------------------------------------- articles.figures
@@ -381,7 +379,7 @@ class DeadLetter(Message):
     failed_at: datetime
 
 
-class Rejected(Exception):  # noqa: N818 - a refusal with a reason code, not a crash
+class Rejected(Exception):
     """A stage's deterministic refusal of one input: it goes to `deadletter` with `reason`."""
 
     def __init__(self, reason: str, error: str) -> None:

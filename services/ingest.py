@@ -88,9 +88,11 @@ def read_inputs(paths: Iterable[str]) -> list[ArticleInput]:
         if name == "-":
             raw = sys.stdin.buffer.read()
             lines = raw.lstrip()[:1] == b"{"
-            articles += list(_json_objects("stdin", raw, lines=True)) if lines else [
-                ArticleInput("stdin", {"text": raw.decode("utf-8", errors="replace")})
-            ]
+            articles += (
+                list(_json_objects("stdin", raw, lines=True))
+                if lines
+                else [ArticleInput("stdin", {"text": raw.decode("utf-8", errors="replace")})]
+            )
         else:
             articles += list(read_path(Path(name)))
     return articles

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
@@ -265,7 +264,9 @@ def _party_words(article: EntityArticle) -> set[str]:
     if not article.perpetrator:
         return set()
     demonyms: dict[str, str] = _demonyms()
-    return {article.perpetrator.lower()} | {d.lower() for d, country in demonyms.items() if country == article.perpetrator}
+    return {article.perpetrator.lower()} | {
+        d.lower() for d, country in demonyms.items() if country == article.perpetrator
+    }
 
 
 @cache
@@ -415,14 +416,29 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
 def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, Token, str]]:
     """'A baby ... as well as 30 others' is 31: single persons join the sentence's 'others'."""
     others = {cat: (n, noun) for n, noun, cat in found if noun.lemma_.lower() == "other"}
-    singles = {cat: [n for n, noun, c in found if c == cat and n.token.i == noun.i and n.value == 1 and noun.lemma_.lower() != "other" and n.words.split()[0].lower() in ("a", "an", "one")] for cat in others}
+    singles = {
+        cat: [
+            n
+            for n, noun, c in found
+            if c == cat
+            and n.token.i == noun.i
+            and n.value == 1
+            and noun.lemma_.lower() != "other"
+            and n.words.split()[0].lower() in ("a", "an", "one")
+        ]
+        for cat in others
+    }
     result = []
     for number, noun, category in found:
         if category in others and number in singles.get(category, []):
             continue
         if noun.lemma_.lower() == "other" and singles.get(category):
             extra = len(singles[category])
-            number = replace(number, value=number.value + extra, words=f"{' and '.join(s.words for s in singles[category])} and {number.words}")
+            number = replace(
+                number,
+                value=number.value + extra,
+                words=f"{' and '.join(s.words for s in singles[category])} and {number.words}",
+            )
         result.append((number, noun, category))
     return result
 
@@ -472,4 +488,3 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
         mentioned=mentioned_incidents(claims),
         text_sample=article.text[:2000],
     )
-

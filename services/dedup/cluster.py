@@ -105,9 +105,7 @@ def figures_agree(left: dict[str, HeadlineFigure], right: dict[str, HeadlineFigu
     return all(verdicts)
 
 
-def decide(
-    article: FiguresArticle, candidates: list[IncidentRecord], window: timedelta
-) -> Decision:
+def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: timedelta) -> Decision:
     """Which incident the article belongs to (a pure function of the article and candidates)."""
     article_signature = signature(article.text_sample)
     attack_types = {w.attack_type for w in article.weapons}
@@ -181,10 +179,16 @@ def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
             continue
         records.append(
             ClaimRecord(
-                category=category, value=claim.value, low=claim.low, high=claim.high,
-                qualifier=claim.qualifier, claimed_by=claim.claimed_by, disputed=claim.disputed,
-                article_id=article.meta.article_id, quote=claim.quote,
-            )  # fmt: skip
+                category=category,
+                value=claim.value,
+                low=claim.low,
+                high=claim.high,
+                qualifier=claim.qualifier,
+                claimed_by=claim.claimed_by,
+                disputed=claim.disputed,
+                article_id=article.meta.article_id,
+                quote=claim.quote,
+            )
         )
     return records
 
@@ -210,9 +214,7 @@ def _location(article: FiguresArticle) -> Location | None:
     )  # fmt: skip
 
 
-def apply(
-    article: FiguresArticle, decision: Decision, record: IncidentRecord | None
-) -> IncidentRecord | None:
+def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | None) -> IncidentRecord | None:
     """The incident after this article, or None when nothing material changes."""
     if decision.action == "repeat":
         return None

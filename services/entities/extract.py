@@ -119,11 +119,7 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
     """All places mentioned, and the main one: where the attack happened."""
     index = gazetteer_index()
     geo_spans = [ent for ent in doc.ents if ent.label_ == "GPE" and ent.kb_id_]
-    countries = Counter(
-        entries[0].country_code
-        for ent in geo_spans
-        if (entries := index.get(place_key(ent.text)))
-    )
+    countries = Counter(entries[0].country_code for ent in geo_spans if (entries := index.get(place_key(ent.text))))
     places: dict[tuple[str, str], Place] = {}
     spellings: dict[tuple[str, str], Counter[str]] = {}
     scores: Counter[tuple[str, str]] = Counter()

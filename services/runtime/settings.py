@@ -19,9 +19,7 @@ class Settings(BaseSettings):
     )
     batch_size: int = Field(16, ge=1, description="Entries a worker reads at once.")
     poll_ms: int = Field(100, ge=1, description="How long a read blocks waiting for entries.")
-    max_deliveries: int = Field(
-        3, ge=1, description="Failed deliveries before an entry goes to `deadletter`."
-    )
+    max_deliveries: int = Field(3, ge=1, description="Failed deliveries before an entry goes to `deadletter`.")
     claim_idle_ms: int = Field(
         30_000,
         ge=1,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
 import orjson
@@ -100,9 +100,7 @@ class StageWorker(Generic[InT]):
             pipe.xack(self.input_stream, self.stage, delivery.entry_id)
         await pipe.execute()
 
-    def _transform_isolated(
-        self, valid: list[tuple[Delivery, InT]]
-    ) -> dict[str, Message | Rejected | BaseException]:
+    def _transform_isolated(self, valid: list[tuple[Delivery, InT]]) -> dict[str, Message | Rejected | BaseException]:
         """Transform a batch; if it raises, one at a time, so one bad input holds up no other."""
         try:
             outputs = self.transform([item for _, item in valid])
@@ -276,9 +274,7 @@ def register_stage(
         raw = msg.raw_message
         entry_id = _entry_id(raw["message_ids"][0])
         client = clients["redis"]
-        pending = await client.xpending_range(
-            worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1
-        )
+        pending = await client.xpending_range(worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1)
         deliveries = int(pending[0]["times_delivered"]) if pending else 1
         delivery = Delivery(entry_id, raw["data"], deliveries)
         if deliveries > settings.max_deliveries:
@@ -309,5 +305,3 @@ async def _keep_entries_raw(message: Any, original_parser: Any) -> Any:
 async def _leave_body_undecoded(message: Any) -> None:
     """The shell decodes payloads itself, per entry, so that one bad entry fails alone."""
     return None
-
-

@@ -109,7 +109,9 @@ async def test_pending_entries_of_a_crashed_peer_are_reclaimed(redis_client: red
     settings = settings_for(redis_url)
     async with TestApp(build_app(CleanerWorker(settings), settings)):
         await wait_for(lambda: drained(redis_client))
-    outputs = [orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)]
+    outputs = [
+        orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
+    ]
     assert sorted(outputs) == ["a0", "a1", "a2", "a3"]
     assert len(ids) == 4 and not dead_letters(redis_client)
 
@@ -126,5 +128,7 @@ async def test_output_and_ack_are_one_transaction(redis_client: redis.Redis, red
         apps.append(TestApp(build_app(CleanerWorker(settings), settings)))
     async with apps[0], apps[1]:
         await wait_for(lambda: drained(redis_client))
-    outputs = [orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)]
+    outputs = [
+        orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
+    ]
     assert sorted(outputs) == sorted(f"r{n}" for n in range(40))

@@ -16,40 +16,64 @@ PADDING = "\n\nThe report was compiled by the newsroom from statements published
 
 # (sentence, {(category, group, value, qualifier), ...}) — written for these tests, not from the seeds.
 LABELLED: list[tuple[str, set[tuple[str, str, int, str]]]] = [
-    ("A missile strike on Odesa killed at least 12 people and injured 40 others, the governor said.",
-     {("killed", "people", 12, "at_least"), ("injured", "people", 40, "exact")}),
-    ("Three civilians were killed and more than 20 wounded when shells hit the market in Kherson.",
-     {("killed", "civilians", 3, "exact"), ("injured", "people", 20, "more_than")}),
-    ("The death toll from the drone attack on Sumy has risen to nine, officials said.",
-     {("killed", "people", 9, "exact")}),
-    ("Up to 15 people may still be trapped under the rubble of the building in Dnipro.",
-     {("missing", "people", 15, "up_to")}),
-    ("Dozens of people were injured in the blast in Zaporizhzhia, the mayor said.",
-     {("injured", "people", 12, "at_least")}),
-    ("Around 30 people were hospitalized after the attack on Kharkiv.",
-     {("hospitalized", "people", 30, "about")}),
-    ("The strike killed seven people, including two children, in Poltava.",
-     {("killed", "people", 7, "exact"), ("killed", "children", 2, "exact")}),
-    ("Eleven people died and 35 were hurt in the bombing of the station in Kramatorsk.",
-     {("killed", "people", 11, "exact"), ("injured", "people", 35, "exact")}),
-    ("Nearly 50 people were wounded, among them eight children, in the shelling of Kherson.",
-     {("injured", "people", 50, "about"), ("injured", "children", 8, "exact")}),
-    ("Four soldiers were killed in the artillery strike near Bakhmut, the army said.",
-     {("killed", "soldiers", 4, "exact")}),
-    ("Two people are missing after the glide bomb hit the apartment block in Kharkiv.",
-     {("missing", "people", 2, "exact")}),
-    ("The drone strike on the bus in Kherson killed a 62-year-old man and injured five passengers.",
-     {("killed", "people", 1, "exact"), ("injured", "people", 5, "exact")}),
+    (
+        "A missile strike on Odesa killed at least 12 people and injured 40 others, the governor said.",
+        {("killed", "people", 12, "at_least"), ("injured", "people", 40, "exact")},
+    ),
+    (
+        "Three civilians were killed and more than 20 wounded when shells hit the market in Kherson.",
+        {("killed", "civilians", 3, "exact"), ("injured", "people", 20, "more_than")},
+    ),
+    (
+        "The death toll from the drone attack on Sumy has risen to nine, officials said.",
+        {("killed", "people", 9, "exact")},
+    ),
+    (
+        "Up to 15 people may still be trapped under the rubble of the building in Dnipro.",
+        {("missing", "people", 15, "up_to")},
+    ),
+    (
+        "Dozens of people were injured in the blast in Zaporizhzhia, the mayor said.",
+        {("injured", "people", 12, "at_least")},
+    ),
+    ("Around 30 people were hospitalized after the attack on Kharkiv.", {("hospitalized", "people", 30, "about")}),
+    (
+        "The strike killed seven people, including two children, in Poltava.",
+        {("killed", "people", 7, "exact"), ("killed", "children", 2, "exact")},
+    ),
+    (
+        "Eleven people died and 35 were hurt in the bombing of the station in Kramatorsk.",
+        {("killed", "people", 11, "exact"), ("injured", "people", 35, "exact")},
+    ),
+    (
+        "Nearly 50 people were wounded, among them eight children, in the shelling of Kherson.",
+        {("injured", "people", 50, "about"), ("injured", "children", 8, "exact")},
+    ),
+    (
+        "Four soldiers were killed in the artillery strike near Bakhmut, the army said.",
+        {("killed", "soldiers", 4, "exact")},
+    ),
+    (
+        "Two people are missing after the glide bomb hit the apartment block in Kharkiv.",
+        {("missing", "people", 2, "exact")},
+    ),
+    (
+        "The drone strike on the bus in Kherson killed a 62-year-old man and injured five passengers.",
+        {("killed", "people", 1, "exact"), ("injured", "people", 5, "exact")},
+    ),
     ("Russia launched 120 drones and 8 missiles at Lviv overnight; 90 were shot down.", set()),
     ("At least ten homes and 14 cars were damaged in the attack on Mykolaiv.", set()),
     ("The 16-storey building in Dnipro, home to a 300,000-strong district, was hit twice.", set()),
     ("The city, 25 miles from the front line, was attacked at 04:30 on 3 March.", set()),
-    ("A 34-year-old woman and 12 others were taken to hospital after the strike on Odesa.",
-     {("hospitalized", "people", 13, "exact")}),
-    ("Nine people lost their lives in the missile attack on Chernihiv.",
-     {("killed", "people", 9, "exact")}),
-    ("Between 10 and 15 people were killed in the airstrike, according to local officials.",
-     {("killed", "people", 10, "exact")}),
+    (
+        "A 34-year-old woman and 12 others were taken to hospital after the strike on Odesa.",
+        {("hospitalized", "people", 13, "exact")},
+    ),
+    ("Nine people lost their lives in the missile attack on Chernihiv.", {("killed", "people", 9, "exact")}),
+    (
+        "Between 10 and 15 people were killed in the airstrike, according to local officials.",
+        {("killed", "people", 10, "exact")},
+    ),
     ("Hundreds of residents were left without power after the strike on Kharkiv.", set()),
 ]
 

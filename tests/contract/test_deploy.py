@@ -1,0 +1,30 @@
+"""deploy/ matches the code: one compose service per stage, each running a real stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from services.contracts import StageName
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def test_every_stage_has_a_service_and_every_service_a_stage() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    workers = {name: service["command"] for name, service in compose["services"].items() if name != "redis"}
+    stages = set()
+    for name, command in workers.items():
+        assert command[0] == "worker" and len(command) == 2, name
+        assert command[1] in {s.value for s in StageName}, f"{name} runs unknown stage {command[1]}"
+        assert "replicas" in compose["services"][name]["deploy"]
+        stages.add(command[1])
+    assert stages == {s.value for s in StageName}
+
+
+def test_redis_keeps_its_data() -> None:
+    conf = (DEPLOY / "redis.conf").read_text()
+    assert "appendonly yes" in conf and "appendfsync everysec" in conf
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    assert "redis-data" in compose["volumes"]
