@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import spacy
 from spacy.matcher import Matcher
@@ -38,7 +39,7 @@ NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"
 
 
 @cache
-def lexicon() -> dict[str, object]:
+def lexicon() -> dict[str, Any]:
     text = resources.files("services.casualties").joinpath("data/lexicon.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
 

@@ -113,6 +113,8 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
     for record in candidates:
         if any(e.article_id == article.meta.article_id for e in record.evidence):
             return Decision("repeat", record.incident_id, 1.0, "this article is already a report")
+        if any(e.fingerprint == article.meta.fingerprint for e in record.evidence):
+            return Decision("join", record.incident_id, 1.0, "same place, same text (content fingerprint)")
         score, reasons = 0.4, ["same place"]
         day = article.occurred.date
         days = {e.date for e in record.evidence if e.date}

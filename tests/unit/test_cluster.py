@@ -71,3 +71,12 @@ def test_each_report_says_why_and_how_sure(seed_stages: dict[str, Any]) -> None:
         for report in record.incident.reports[1:]:
             assert 0.5 <= report.confidence <= 1.0
             assert "same place" in report.reason
+
+
+def test_the_same_text_under_another_id_is_recognised(seed_stages: dict[str, Any]) -> None:
+    article = seed_stages["003_4a580fc828f873b1"]["figures"]
+    (record,) = cluster([article]).values()
+    resent = article.model_copy(update={"meta": article.meta.model_copy(update={"article_id": "resent-003"})})
+    decision = decide(resent, [record], WINDOW)
+    assert decision.action == "join" and decision.incident_id == record.incident_id
+    assert "fingerprint" in decision.reason
