@@ -108,13 +108,55 @@ def read_number(token: Token) -> tuple[int, str] | None:
     return None
 
 
+def _quantifies_people(token: Token) -> bool:
+    """'10' in 'Between 10 and 15 people' counts people even when NER calls the range a DATE."""
+    person_nouns = _word_sets()["person"]
+    head = token.head if token.dep_ in ("nummod", "conj", "quantmod") else None
+    while head is not None and head.dep_ in ("conj", "quantmod", "nummod") and head.head.i != head.i and head.like_num:
+        head = head.head
+    return head is not None and (head.lemma_.lower() in person_nouns or head.lower_ in person_nouns)
+
+
+def _last_word_of_number(token: Token, consumed: set[int]) -> Token:
+    """'Twenty-three', 'two hundred': the words of one number, the last one returned."""
+    doc, last = token.doc, token
+    i = token.i + 1
+    while token.is_alpha and i < len(doc):
+        if doc[i].text == "-" and i + 1 < len(doc) and doc[i + 1].is_alpha and doc[i + 1].like_num:
+            i += 1
+        elif not (doc[i].is_alpha and doc[i].like_num):
+            break
+        consumed.update({token.i, i})
+        last = doc[i]
+        i += 1
+    return last
+
+
+def start_of(token: Token, consumed: set[int]) -> int:
+    start = token.i
+    while start - 1 in consumed or (start - 2 in consumed and token.doc[start - 1].text == "-"):
+        start -= 1
+    return start
+
+
+def _compound_value(doc: Doc, start: int, end: int) -> int | None:
+    words = " ".join(t.lower_ for t in doc[start : end + 1] if t.text != "-")
+    try:
+        return int(text2num(words, "en"))
+    except ValueError:
+        return None
+
+
 def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) -> list[Number]:
     numbers: list[Number] = []
     doc = sentence.doc
     after_hyphen = _word_sets()["after_hyphen"]
+    consumed: set[int] = set()
     for token in sentence:
         read = read_number(token)
-        if read is None or token.ent_type_ in NON_PERSON_ENTITIES:
+        if read is None or token.i in consumed:
+            continue
+        if token.ent_type_ in NON_PERSON_ENTITIES and not _quantifies_people(token):
             continue
         if token.i > 0 and doc[token.i - 1].lower_ in ("no", "not"):
             continue  # "no one was missing"
@@ -124,20 +166,27 @@ def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) ->
         if len(following) == 2 and following[0].lower_ == "of" and following[1].lower_ in ("the", "these", "those"):
             continue  # "one of the deadliest attacks"
         value, qualifier = read
-        start = token.i
-        if doc[token.i - 1 : token.i].text.lower() == "a" and token.lower_ == "dozen":
+        token = _last_word_of_number(token, consumed)
+        start = start_of(token, consumed)
+        if start != token.i:
+            value = _compound_value(doc, start, token.i) or value
+        if doc[start - 1 : start].text.lower() == "a" and token.lower_ == "dozen":
             start -= 1
         for name, q_start, q_end in qualifier_spans:
             if q_end == start or (q_end == start - 1 and doc[start - 1].lower_ in ("a",)):
                 qualifier, start = name, q_start
-        low = high = None
-        if doc[token.i - 1 : token.i].text.lower() == "between":
-            nxt = doc[token.i + 1 : token.i + 3]
-            if len(nxt) == 2 and nxt[0].lower_ == "and" and (upper := read_number(nxt[1])):
-                low, high, start = value, upper[0], token.i - 1
-                numbers.append(Number(nxt[1], value, "exact", doc[start : nxt[1].i + 1].text, low, high))
+        if token.i > 0 and doc[token.i - 1].lower_ in ("between", "from"):
+            upper_tokens = doc[token.i + 1 : token.i + 3]
+            if (
+                len(upper_tokens) == 2
+                and upper_tokens[0].lower_ in ("and", "to")
+                and (upper := read_number(upper_tokens[1]))
+            ):
+                consumed.add(upper_tokens[1].i)
+                words = doc[token.i - 1 : upper_tokens[1].i + 1].text
+                numbers.append(Number(token, value, "exact", words, low=value, high=upper[0]))
                 continue
-        numbers.append(Number(token, value, qualifier, doc[start : token.i + 1].text, low, high))
+        numbers.append(Number(token, value, qualifier, doc[start : token.i + 1].text))
     return numbers
 
 
@@ -148,6 +197,8 @@ def counted_noun(number: Token) -> Token:
     window = number.doc[number.i + 1 : number.i + 4]
     if len(window) >= 3 and window[0].lower_ == "of" and window[1].lower_ in ("them", "whom"):
         return window[2]  # "nine of them children"
+    if len(window) >= 2 and window[0].lower_ == "of" and window[1].pos_ == "NOUN":
+        return window[1]  # "dozens of civilians"
     return number
 
 
@@ -160,6 +211,10 @@ def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None
         for child in node.children:
             if child.i in cues and child.dep_ in ("amod", "acl", "prep", "acomp", "oprd", "relcl", "dobj"):
                 return cues[child.i]
+            if child.dep_ == "prep" and child.lower_ == "among" and node.pos_ in ("AUX", "VERB"):
+                inside = [t.i for t in child.children if t.i in cues]  # "two were among the dead"
+                if inside:
+                    return cues[inside[0]]
             if node.lemma_.lower() in TOLL_VERBS and child.dep_ in ("nsubj", "nsubjpass"):
                 inside = [t.i for t in child.subtree if t.i in cues]  # "the number killed rose to six"
                 if inside:
@@ -336,7 +391,7 @@ def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
         for number in numbers:
             noun = counted_noun(number.token)
             is_person = noun.lemma_.lower() in person_nouns or noun.lower_ in person_nouns
-            if not is_person and noun.i != number.token.i:
+            if not is_person and noun.i != number.token.i and noun.i not in cues:
                 continue
             category = category_for(number.token, noun, cues)
             if category is not None:
@@ -371,7 +426,7 @@ def _claim(
     start = clean_to_raw_offset(article.offsets, sentence.start_char)
     return CasualtyClaim(
         category=category,  # type: ignore[arg-type]
-        group=group_of(noun) if noun.i != number.token.i else "people",  # type: ignore[arg-type]
+        group=group_of(noun) if noun.i != number.token.i or not number.token.like_num else "people",  # type: ignore[arg-type]
         value=None if number.low is not None else number.value,
         low=number.low,
         high=number.high,
@@ -407,6 +462,9 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
             continue
         if not any(c.lower_ in ("a", "an", "one") and c.dep_ == "det" for c in token.children):
             continue
+        subset = any(t.lower_ in ("including", "among") for t in token.ancestors)
+        if subset and group_of(token) == "people":
+            continue  # "15 people, including ... a pregnant woman": she is one of the 15
         category = category_for(token, token, cues)
         if category is not None:
             words = sentence.doc[token.left_edge.i : token.i + 1].text
