@@ -87,8 +87,20 @@ def load_pipeline() -> Language:
     nlp = spacy.load(SPACY_MODEL)
     nlp.add_pipe("incidentfeed_paragraphs", before="parser")
     nlp.add_pipe("incidentfeed_gazetteer", before="ner")
+    people = nlp.add_pipe("entity_ruler", name="incidentfeed_people", before="ner")
+    people.add_patterns(known_people_patterns())  # type: ignore[attr-defined]
     nlp.add_pipe("incidentfeed_weapons", after="ner")
     return nlp
+
+
+def known_people_patterns() -> list[dict[str, Any]]:
+    """People whose names the small model misses at a sentence start ('Zelenskyy said ...')."""
+    known: dict[str, list[str]] = actor_knowledge()["canonical_people"]
+    return [
+        {"label": "PERSON", "pattern": variant, "id": canonical}
+        for canonical, variants in known.items()
+        for variant in sorted({canonical, *variants}, key=len, reverse=True)
+    ]
 
 
 def parse_articles(nlp: Language, articles: Sequence[CleanArticle], batch_size: int = 16) -> list[Doc]:
@@ -153,13 +165,19 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
     ranked = [key for key in by_score if key[1] in ("city", "district")]
     ranked = ranked or [key for key in by_score if key[1] == "region"]
     ranked = ranked or by_score
-    # Publish the spelling the article uses most ("Kryvyi Rih"), GeoNames' own in kb ids.
+    # Publish the article's spelling when it is GeoNames' own up to transliteration ("Kryvyi Rih"
+    # for "Kryvyy Rih"); an old or foreign name ("Kiev", "Krivoy Rog") gives way to GeoNames'.
     named = {
-        key: place.model_copy(update={"name": spellings[key].most_common(1)[0][0]}) if key[1] == "city" else place
+        key: place.model_copy(update={"name": _display_name(place.name, spellings[key])})
         for key, place in places.items()
     }
     main = named[ranked[0]] if ranked else None
     return list(named.values()), main
+
+
+def _display_name(geonames_name: str, spellings: Counter[str]) -> str:
+    same = [text for text, _ in spellings.most_common() if place_key(text) == place_key(geonames_name)]
+    return same[0] if same else geonames_name
 
 
 def _prefer_country(candidates: Sequence[GeoEntry], countries: Counter[str]) -> GeoEntry:
@@ -243,11 +261,12 @@ def _in_title_case_headline(ent: Span, headline: str | None) -> bool:
 
 def resolve_actors(doc: Doc, headline: str | None = None) -> list[NamedActor]:
     canonical = _canonical_people()
+    weapon_tokens = {i for span in doc.spans.get("weapons", []) for i in range(span.start, span.end)}
     people: dict[str, dict[str, Any]] = {}
     for ent in doc.ents:
         if ent.label_ != "PERSON" or _is_shouting(ent) or _in_title_case_headline(ent, headline):
             continue
-        if place_key(ent.text) in gazetteer_index():
+        if place_key(ent.text) in gazetteer_index() or ent.start in weapon_tokens:
             continue
         text = re.sub(r"\s*['’]s$", "", ent.text)
         name = canonical.get(_person_key(text))
@@ -303,6 +322,19 @@ def resolve_perpetrator(doc: Doc) -> str | None:
     return named.most_common(1)[0][0] if named else None
 
 
+VAGUE_TIME_WORDS = {"late", "early", "on", "in", "mid", "the", "last", "this", "past", "overnight", "into"}
+
+
+def parse_date_expression(text: str, settings: dict[str, Any]) -> datetime | None:
+    """dateparser, after dropping the words it does not know: 'late Thursday' -> 'Thursday'."""
+    parsed = dateparser.parse(text, languages=["en"], settings=settings)
+    if parsed is None:
+        words = [w for w in text.split() if w.lower() not in VAGUE_TIME_WORDS]
+        if words and len(words) < len(text.split()):
+            parsed = dateparser.parse(" ".join(words), languages=["en"], settings=settings)
+    return parsed
+
+
 def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
     """The attack's date from relative expressions; unknown without a publication time."""
     expressions = [ent for ent in doc.ents if ent.label_ in ("DATE", "TIME")]
@@ -313,7 +345,7 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
     for ent in expressions[:8]:
         if not any(t.lemma_.lower() in ATTACK_WORDS for t in ent.sent):
             continue
-        parsed = dateparser.parse(ent.text, languages=["en"], settings=settings)  # type: ignore[arg-type]
+        parsed = parse_date_expression(ent.text, settings)
         if parsed is not None:
             return Occurred(date=parsed.date().isoformat(), precision="day", expression=ent.text)
     if any(t.lower_ in ("overnight", "tonight", "today") for t in doc[:200]):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from services.entities.gazetteer import place_key
 
 
@@ -53,7 +55,12 @@ def test_date_is_unknown_without_publication_time(seed_stages: dict[str, Any]) -
         assert stages["entities"].occurred.date is None
 
 
-def test_relative_dates_resolve_against_publication_time(nlp: Any) -> None:
+@pytest.mark.parametrize(
+    ("when", "date"),
+    [("on Friday evening", "2026-04-03"), ("late Thursday", "2026-04-02"), ("overnight", "2026-04-06"),
+     ("on Saturday night", "2026-04-04")],
+)  # fmt: skip
+def test_relative_dates_resolve_against_publication_time(nlp: Any, when: str, date: str) -> None:
     from datetime import UTC, datetime
 
     from services.cleaner.clean import clean_article
@@ -61,13 +68,12 @@ def test_relative_dates_resolve_against_publication_time(nlp: Any) -> None:
     from services.entities.extract import extract_batch
 
     text = (
-        "A Russian missile strike on Friday evening killed five people in Sumy, the regional governor said. "
+        f"A Russian missile strike {when} killed five people in Sumy, the regional governor said. "
         "Rescuers worked through the night to clear the rubble of the apartment block."
     )
     published = datetime(2026, 4, 6, 9, tzinfo=UTC)  # a Monday
     clean = clean_article(RawArticle(text=text, published_at=published), ingested_at=published, max_bytes=10_000)
     entities = next(iter(extract_batch(nlp, [clean])))
-    assert entities.occurred.precision == "day"
-    assert entities.occurred.date == "2026-04-03"
+    assert (entities.occurred.precision, entities.occurred.date) == ("day", date)
     assert entities.main_location is not None and entities.main_location.name == "Sumy"
     assert entities.perpetrator == "Russia"

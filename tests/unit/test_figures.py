@@ -76,74 +76,108 @@ LABELLED: list[tuple[str, set[tuple[str, str, int, str]]]] = [
     ),
     ("Hundreds of residents were left without power after the strike on Kharkiv.", set()),
     # numbers in words and digits, "a further", "others"
-    ("Twenty-three people were killed in the missile attack on the railway station in Kramatorsk.",
-     {("killed", "people", 23, "exact")}),
-    ("One person was killed and 14 others were injured when a drone hit a bus stop in Kherson.",
-     {("killed", "people", 1, "exact"), ("injured", "people", 14, "exact")}),
-    ("The governor said five people died and a further 31 were wounded in the strike on Sumy.",
-     {("killed", "people", 5, "exact"), ("injured", "people", 31, "exact")}),
-    ("Rescuers said 104 people were hurt in the explosions across Dnipro.",
-     {("injured", "people", 104, "exact")}),
-    ("Six people have died in the shelling of Nikopol, among them a teenager.",
-     {("killed", "people", 6, "exact"), ("killed", "children", 1, "exact")}),
+    (
+        "Twenty-three people were killed in the missile attack on the railway station in Kramatorsk.",
+        {("killed", "people", 23, "exact")},
+    ),
+    (
+        "One person was killed and 14 others were injured when a drone hit a bus stop in Kherson.",
+        {("killed", "people", 1, "exact"), ("injured", "people", 14, "exact")},
+    ),
+    (
+        "The governor said five people died and a further 31 were wounded in the strike on Sumy.",
+        {("killed", "people", 5, "exact"), ("injured", "people", 31, "exact")},
+    ),
+    ("Rescuers said 104 people were hurt in the explosions across Dnipro.", {("injured", "people", 104, "exact")}),
+    (
+        "Six people have died in the shelling of Nikopol, among them a teenager.",
+        {("killed", "people", 6, "exact"), ("killed", "children", 1, "exact")},
+    ),
     # qualifiers
-    ("More than 40 people were injured in the attack on the shopping centre in Kharkiv.",
-     {("injured", "people", 40, "more_than")}),
-    ("Over 60 people were wounded in the strike on Zaporizhzhia, the regional governor said.",
-     {("injured", "people", 60, "more_than")}),
-    ("Up to 30 people could have been killed in the bombing of the theatre in Mariupol, officials said.",
-     {("killed", "people", 30, "up_to")}),
-    ("About 25 people were taken to hospital after the attack on the market in Kostiantynivka.",
-     {("hospitalized", "people", 25, "about")}),
-    ("Nearly 100 people were injured when the glide bombs fell on Kharkiv.",
-     {("injured", "people", 100, "about")}),
-    ("At least 17 people were killed and 32 wounded in the strike on the market in Kostiantynivka.",
-     {("killed", "people", 17, "at_least"), ("injured", "people", 32, "exact")}),
-    ("Around 40 people remain in hospital after the attack on Odesa, the health ministry said.",
-     {("hospitalized", "people", 40, "about")}),
-    ("From 5 to 8 people were injured in the shelling of Nikopol, according to the city council.",
-     {("injured", "people", 5, "exact")}),
+    (
+        "More than 40 people were injured in the attack on the shopping centre in Kharkiv.",
+        {("injured", "people", 40, "more_than")},
+    ),
+    (
+        "Over 60 people were wounded in the strike on Zaporizhzhia, the regional governor said.",
+        {("injured", "people", 60, "more_than")},
+    ),
+    (
+        "Up to 30 people could have been killed in the bombing of the theatre in Mariupol, officials said.",
+        {("killed", "people", 30, "up_to")},
+    ),
+    (
+        "About 25 people were taken to hospital after the attack on the market in Kostiantynivka.",
+        {("hospitalized", "people", 25, "about")},
+    ),
+    ("Nearly 100 people were injured when the glide bombs fell on Kharkiv.", {("injured", "people", 100, "about")}),
+    (
+        "At least 17 people were killed and 32 wounded in the strike on the market in Kostiantynivka.",
+        {("killed", "people", 17, "at_least"), ("injured", "people", 32, "exact")},
+    ),
+    (
+        "Around 40 people remain in hospital after the attack on Odesa, the health ministry said.",
+        {("hospitalized", "people", 40, "about")},
+    ),
+    (
+        "From 5 to 8 people were injured in the shelling of Nikopol, according to the city council.",
+        {("injured", "people", 5, "exact")},
+    ),
     # vague amounts (ACLED's convention)
-    ("A dozen people were wounded when the drone hit a petrol station in Sumy.",
-     {("injured", "people", 12, "about")}),
-    ("Tens of people were killed in the airstrike on the village near Idlib.",
-     {("killed", "people", 10, "at_least")}),
-    ("Hundreds of people were injured in the blast at the port of Beirut.",
-     {("injured", "people", 100, "at_least")}),
-    ("Dozens of civilians were killed in the bombing of the market in Aleppo.",
-     {("killed", "civilians", 12, "at_least")}),
+    ("A dozen people were wounded when the drone hit a petrol station in Sumy.", {("injured", "people", 12, "about")}),
+    ("Tens of people were killed in the airstrike on the village near Idlib.", {("killed", "people", 10, "at_least")}),
+    ("Hundreds of people were injured in the blast at the port of Beirut.", {("injured", "people", 100, "at_least")}),
+    (
+        "Dozens of civilians were killed in the bombing of the market in Aleppo.",
+        {("killed", "civilians", 12, "at_least")},
+    ),
     # categories and their many words
-    ("Three people lost their lives when a missile hit the hotel in Kharkiv.",
-     {("killed", "people", 3, "exact")}),
-    ("The regional governor said the death toll had climbed to 14.",
-     {("killed", "people", 14, "exact")}),
-    ("Officials reported 19 fatalities after the strike on the apartment block in Dnipro.",
-     {("killed", "people", 19, "exact")}),
-    ("Seven people were hospitalized with shrapnel wounds after the attack on Chernihiv.",
-     {("hospitalized", "people", 7, "exact")}),
-    ("Eight people are still missing after the strike on the apartment building in Uman.",
-     {("missing", "people", 8, "exact")}),
-    ("Four people are believed to be trapped under the rubble in Dnipro.",
-     {("missing", "people", 4, "exact")}),
-    ("Twelve people were left dead in the aftermath of the strike on Pokrovsk.",
-     {("killed", "people", 12, "exact")}),
-    ("Nine people are in hospital after a drone strike on Kherson, the mayor said.",
-     {("hospitalized", "people", 9, "exact")}),
+    ("Three people lost their lives when a missile hit the hotel in Kharkiv.", {("killed", "people", 3, "exact")}),
+    ("The regional governor said the death toll had climbed to 14.", {("killed", "people", 14, "exact")}),
+    (
+        "Officials reported 19 fatalities after the strike on the apartment block in Dnipro.",
+        {("killed", "people", 19, "exact")},
+    ),
+    (
+        "Seven people were hospitalized with shrapnel wounds after the attack on Chernihiv.",
+        {("hospitalized", "people", 7, "exact")},
+    ),
+    (
+        "Eight people are still missing after the strike on the apartment building in Uman.",
+        {("missing", "people", 8, "exact")},
+    ),
+    ("Four people are believed to be trapped under the rubble in Dnipro.", {("missing", "people", 4, "exact")}),
+    ("Twelve people were left dead in the aftermath of the strike on Pokrovsk.", {("killed", "people", 12, "exact")}),
+    (
+        "Nine people are in hospital after a drone strike on Kherson, the mayor said.",
+        {("hospitalized", "people", 9, "exact")},
+    ),
     # groups
-    ("The strike killed 11 civilians in the centre of Kherson.",
-     {("killed", "civilians", 11, "exact")}),
-    ("Five soldiers and two civilians were killed in the attack near Pokrovsk.",
-     {("killed", "soldiers", 5, "exact"), ("killed", "civilians", 2, "exact")}),
-    ("Three servicemen were wounded by the drone near the border, the army said.",
-     {("injured", "soldiers", 3, "exact")}),
-    ("Two foreigners were among the dead in the strike on the hotel in Kramatorsk.",
-     {("killed", "foreigners", 2, "exact")}),
-    ("Ten people were injured, four of them children, when the missile hit the school in Sumy.",
-     {("injured", "people", 10, "exact"), ("injured", "children", 4, "exact")}),
-    ("Among the wounded are three children, the regional administration said of the attack on Odesa.",
-     {("injured", "children", 3, "exact")}),
-    ("The attack on Kharkiv killed 15 people, including four children and a pregnant woman.",
-     {("killed", "people", 15, "exact"), ("killed", "children", 4, "exact")}),
+    ("The strike killed 11 civilians in the centre of Kherson.", {("killed", "civilians", 11, "exact")}),
+    (
+        "Five soldiers and two civilians were killed in the attack near Pokrovsk.",
+        {("killed", "soldiers", 5, "exact"), ("killed", "civilians", 2, "exact")},
+    ),
+    (
+        "Three servicemen were wounded by the drone near the border, the army said.",
+        {("injured", "soldiers", 3, "exact")},
+    ),
+    (
+        "Two foreigners were among the dead in the strike on the hotel in Kramatorsk.",
+        {("killed", "foreigners", 2, "exact")},
+    ),
+    (
+        "Ten people were injured, four of them children, when the missile hit the school in Sumy.",
+        {("injured", "people", 10, "exact"), ("injured", "children", 4, "exact")},
+    ),
+    (
+        "Among the wounded are three children, the regional administration said of the attack on Odesa.",
+        {("injured", "children", 3, "exact")},
+    ),
+    (
+        "The attack on Kharkiv killed 15 people, including four children and a pregnant woman.",
+        {("killed", "people", 15, "exact"), ("killed", "children", 4, "exact")},
+    ),
     # numbers that count something else
     ("Russia fired 43 missiles and 150 drones overnight; air defences downed 120 of them.", set()),
     ("At least five apartment buildings and 30 cars were damaged in the attack on Odesa.", set()),
@@ -154,17 +188,24 @@ LABELLED: list[tuple[str, set[tuple[str, str, int, str]]]] = [
     ("The 58-year-old mayor said the city had survived 300 attacks since 2022.", set()),
     ("Of the 90 drones launched, 71 were shot down, the air force said.", set()),
     # ages and single people
-    ("A 73-year-old woman was killed when a shell hit her house in Nikopol.",
-     {("killed", "people", 1, "exact")}),
-    ("A 9-year-old boy was injured in the drone attack on the village near Sumy.",
-     {("injured", "children", 1, "exact")}),
-    ("A man and 6 others were injured when the drone hit the car park in Kherson.",
-     {("injured", "people", 7, "exact")}),
+    ("A 73-year-old woman was killed when a shell hit her house in Nikopol.", {("killed", "people", 1, "exact")}),
+    (
+        "A 9-year-old boy was injured in the drone attack on the village near Sumy.",
+        {("injured", "children", 1, "exact")},
+    ),
+    (
+        "A man and 6 others were injured when the drone hit the car park in Kherson.",
+        {("injured", "people", 7, "exact")},
+    ),
     # who said it and revisions (the tuple still scores; attribution is tested below)
-    ("Russia's defence ministry claimed it killed 200 Ukrainian soldiers in the strike on Kramatorsk.",
-     {("killed", "soldiers", 200, "exact")}),
-    ("The mayor said 16 people were killed, revising earlier reports of 18 deaths in the attack on Sumy.",
-     {("killed", "people", 16, "exact"), ("killed", "people", 18, "exact")}),
+    (
+        "Russia's defence ministry claimed it killed 200 Ukrainian soldiers in the strike on Kramatorsk.",
+        {("killed", "soldiers", 200, "exact")},
+    ),
+    (
+        "The mayor said 16 people were killed, revising earlier reports of 18 deaths in the attack on Sumy.",
+        {("killed", "people", 16, "exact"), ("killed", "people", 18, "exact")},
+    ),
 ]
 
 
@@ -260,7 +301,10 @@ def test_attribution_dispute_and_revision_in_our_own_sentences(nlp: Any) -> None
     claims = figures_of(
         nlp, "The mayor said 16 people were killed, revising earlier reports of 18 deaths in the attack on Sumy."
     ).claims
-    assert {c.value: (c.claimed_by, c.superseded) for c in claims} == {16: ("The mayor", False), 18: ("The mayor", True)}
+    assert {c.value: (c.claimed_by, c.superseded) for c in claims} == {
+        16: ("The mayor", False),
+        18: ("The mayor", True),
+    }
     figures = figures_of(
         nlp,
         "A missile strike on Sumy killed four people on Monday. "

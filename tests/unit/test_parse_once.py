@@ -1,0 +1,56 @@
+"""spaCy parses each article once in the whole pipeline; later stages reuse the DocBin."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from services.casualties.figures import figures_for
+from services.cleaner.clean import clean_article
+from services.contracts import IncidentChange, RawArticle, utc_now
+from services.dedup.cluster import apply, decide
+from services.entities.extract import extract_batch
+from services.publisher.feed import to_event
+
+PARSES: list[str] = []
+
+
+@Language.component("test_count_parses")
+def count_parses(doc: Doc) -> Doc:
+    PARSES.append(doc.text[:40])
+    return doc
+
+
+def test_each_article_is_parsed_once(nlp: Any, seed_files: list[Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    PARSES.clear()
+    nlp.add_pipe("test_count_parses", last=True)
+    try:
+        cleaned = [
+            clean_article(RawArticle(id=p.stem, text=p.read_text()), ingested_at=utc_now(), max_bytes=200_000)
+            for p in seed_files
+        ]
+        entities = list(extract_batch(nlp, cleaned))
+    finally:
+        nlp.remove_pipe("test_count_parses")
+    assert len(PARSES) == len(seed_files)
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a stage after the entity stage loaded a spaCy model")
+
+    monkeypatch.setattr(spacy, "load", no_model)
+    monkeypatch.setattr(Language, "__call__", no_model)
+    monkeypatch.setattr(Language, "pipe", no_model)
+    records: dict[str, Any] = {}
+    for article in (figures_for(e) for e in entities):
+        decision = decide(article, list(records.values()), timedelta(hours=72))
+        record = apply(article, decision, records.get(decision.incident_id))
+        if record is not None:
+            records[record.incident_id] = record
+            to_event(IncidentChange(change="updated", incident=record.incident, article_id=article.meta.article_id))
+    assert len(PARSES) == len(seed_files) and len(records) == 3
