@@ -8,6 +8,7 @@ The pipeline-over-Redis numbers and the corpus generator are issue 8's work.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -43,10 +44,8 @@ def main() -> None:
         start = time.perf_counter()
         cleaned = []
         for raw in raws:
-            try:
+            with contextlib.suppress(Rejected):
                 cleaned.append(clean_article(raw, ingested_at=utc_now(), max_bytes=200_000))
-            except Rejected:
-                pass
         timings["clean"] += time.perf_counter() - start
         start = time.perf_counter()
         docs = parse_articles(nlp, cleaned)
@@ -61,9 +60,9 @@ def main() -> None:
         records: dict[str, IncidentRecord] = {}
         for article in figures:
             decision = decide(article, list(records.values()), timedelta(hours=72))
-            updated = apply(article, decision, records.get(decision.incident_id))
-            if updated is not None:
-                records[updated.incident_id] = updated
+            applied = apply(article, decision, records.get(decision.incident_id))
+            if applied is not None:
+                records[applied.record.incident_id] = applied.record
         timings["dedup_decide"] += time.perf_counter() - start
         articles += len(cleaned)
     parse = timings["spacy_parse"]

@@ -312,11 +312,12 @@ def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html 
     entities = next(iter(extract_batch(load_pipeline(), [clean])))
     figures = figures_for(entities)
     decision = decide(figures, [], timedelta(hours=settings.dedup_window_hours))
-    record = apply(figures, decision, None)
+    applied = apply(figures, decision, None)
     from services.contracts import IncidentChange
 
-    assert record is not None
-    event = to_event(IncidentChange(change="created", incident=record.incident, article_id=clean.meta.article_id))
+    assert applied is not None
+    incident = applied.record.incident
+    event = to_event(IncidentChange(change="created", incident=incident, article_id=clean.meta.article_id))
     for name, model in (("cleaner", clean), ("entities", entities.model_copy(update={"annotation": "<DocBin>"})),
                         ("casualties", figures), ("publisher", event)):  # fmt: skip
         out = Console()

@@ -293,6 +293,15 @@ class ClaimRecord(Message):
     quote: str
 
 
+class SyndicatedCopy(Message):
+    """Another outlet's near-identical copy of a report: it adds the outlet, not a report."""
+
+    article_id: str
+    outlet: str | None = None
+    url: str | None = None
+    published_at: datetime | None = None
+
+
 class Report(Message):
     article_id: str
     url: str | None = None
@@ -302,6 +311,9 @@ class Report(Message):
     figures: dict[str, HeadlineFigure]
     confidence: float = Field(description="Confidence of the decision to put it in this incident.")
     reason: str = Field(description="Why it was put here: shared place, day, figures, text.")
+    syndicated: list[SyndicatedCopy] = Field(
+        default_factory=list, description="Near-identical copies by other outlets (no revision of their own)."
+    )
 
 
 class Incident(Message):

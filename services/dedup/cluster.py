@@ -24,14 +24,16 @@ from services.contracts import (
     Incident,
     Location,
     Report,
+    SyndicatedCopy,
     Toll,
     utc_now,
 )
 from services.entities.gazetteer import place_key
 
-MINHASH_PERMUTATIONS = 64
+MINHASH_PERMUTATIONS = 128
+MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back into a MinHash
 SHINGLE_WORDS = 4
-NEAR_DUPLICATE_SIMILARITY = 0.6
+NEAR_DUPLICATE_SIMILARITY = 0.5
 JOIN_THRESHOLD = 0.5
 
 
@@ -43,6 +45,7 @@ class ReportEvidence(BaseModel):
     article_id: str
     fingerprint: str
     ingested_at: datetime
+    published_at: datetime | None = None
     date: str | None
     attack_types: list[str]
     figures: dict[str, HeadlineFigure]
@@ -69,6 +72,13 @@ class Decision:
     incident_id: str
     confidence: float
     reason: str
+    duplicate_of: str | None = None  # the report this article nearly copies, if any
+
+
+@dataclass(frozen=True)
+class Applied:
+    record: IncidentRecord
+    material: bool  # False: a syndicated copy was noted; no revision, nothing published
 
 
 def location_key(article: FiguresArticle) -> str | None:
@@ -81,7 +91,7 @@ def location_key(article: FiguresArticle) -> str | None:
 def signature(text: str) -> list[int]:
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7)
+    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, scheme=MINHASH_SCHEME)
     minhash.update_batch([s.encode() for s in shingles])
     return [int(v) for v in minhash.hashvalues]
 
@@ -90,16 +100,21 @@ def similarity(left: list[int], right: list[int]) -> float:
     return sum(a == b for a, b in zip(left, right, strict=True)) / MINHASH_PERMUTATIONS
 
 
-def figures_agree(left: dict[str, HeadlineFigure], right: dict[str, HeadlineFigure]) -> bool | None:
+def figures_agree(
+    later: dict[str, HeadlineFigure], earlier: dict[str, HeadlineFigure], same_day: bool = False
+) -> bool | None:
     """True when killed and injured counts are close, False when far apart, None if unknown.
 
-    Tolls rise as reports come in, so 16 and 18 agree; 1 and 8 do not.
+    Tolls rise as reports come in, so 16 and 18 agree; 1 and 8 do not, unless both reports are
+    known to speak of the same day at the same place: then any rise agrees, and only a fall
+    beyond a small revision disagrees.
     """
     verdicts = []
     for category in ("killed", "injured"):
-        if category in left and category in right:
-            a, b = left[category].value, right[category].value
-            verdicts.append(abs(a - b) <= max(3, 0.35 * max(a, b)))
+        if category in later and category in earlier:
+            a, b = later[category].value, earlier[category].value
+            close = abs(a - b) <= max(3, 0.35 * max(a, b))
+            verdicts.append(close or (same_day and a >= b))
     if not verdicts:
         return None
     return all(verdicts)
@@ -113,9 +128,13 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
     for record in candidates:
         if any(e.article_id == article.meta.article_id for e in record.evidence):
             return Decision("repeat", record.incident_id, 1.0, "this article is already a report")
-        if any(e.fingerprint == article.meta.fingerprint for e in record.evidence):
-            return Decision("join", record.incident_id, 1.0, "same place, same text (content fingerprint)")
-        score, reasons = 0.4, ["same place"]
+        same_text = next((e for e in record.evidence if e.fingerprint == article.meta.fingerprint), None)
+        if same_text is not None:
+            return Decision("join", record.incident_id, 1.0, "same text (content fingerprint)", same_text.article_id)
+        # Candidates come from the article's place, and from the near-duplicate index, which may
+        # offer a copy whose place came out differently: that one joins only as a near-duplicate.
+        same_place = record.place_key == (location_key(article) or "")
+        score, reasons = (0.4, ["same place"]) if same_place else (0.1, ["another place"])
         day = article.occurred.date
         days = {e.date for e in record.evidence if e.date}
         if day and days:
@@ -131,19 +150,30 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
                 continue
             score += 0.1
             reasons.append("same weapons")
-        agreement = [figures_agree(article.figures, e.figures) for e in record.evidence]
+        same_day = "same day" in reasons
+        written = article.meta.published_at or article.meta.ingested_at
+        agreement = [
+            figures_agree(article.figures, e.figures, same_day)
+            if written >= (e.published_at or e.ingested_at)
+            else figures_agree(e.figures, article.figures, same_day)  # it arrived late: it is the earlier one
+            for e in record.evidence
+        ]
         if any(a is True for a in agreement):
             score += 0.2
             reasons.append("figures agree")
         elif any(a is False for a in agreement):
             score -= 0.6
             reasons.append("figures disagree")
-        text = max((similarity(article_signature, e.minhash) for e in record.evidence), default=0.0)
+        text, closest = max((similarity(article_signature, e.minhash), e.article_id) for e in record.evidence)
+        duplicate_of = None
         if text >= NEAR_DUPLICATE_SIMILARITY:
             score += 0.4
             reasons.append(f"text similarity {text:.2f}")
+            duplicate_of = closest
+        if not same_place and (duplicate_of is None or "figures disagree" in reasons):
+            continue
         if score >= JOIN_THRESHOLD and (best is None or score > best.confidence):
-            best = Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons))
+            best = Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons), duplicate_of)
     if best is not None:
         return best
     digest = hashlib.blake2b(article.meta.article_id.encode(), digest_size=6).hexdigest()
@@ -216,22 +246,56 @@ def _location(article: FiguresArticle) -> Location | None:
     )  # fmt: skip
 
 
-def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | None) -> IncidentRecord | None:
-    """The incident after this article, or None when nothing material changes."""
+def brings_new_figure(article: FiguresArticle, record: IncidentRecord) -> bool:
+    known = {(name, f.value, f.qualifier) for r in record.incident.reports for name, f in r.figures.items()}
+    return any((name, f.value, f.qualifier) not in known for name, f in article.figures.items())
+
+
+def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, original: str) -> IncidentRecord:
+    copy = SyndicatedCopy(
+        article_id=article.meta.article_id, outlet=article.meta.outlet, url=article.meta.url,
+        published_at=article.meta.published_at,
+    )  # fmt: skip
+    report_ids = [r.article_id for r in record.incident.reports]
+    if original not in report_ids:  # a copy of a copy: find the report it copies
+        original = next(
+            (r.article_id for r in record.incident.reports if any(c.article_id == original for c in r.syndicated)),
+            report_ids[0],
+        )
+    reports = [
+        r.model_copy(update={"syndicated": [*r.syndicated, copy]}) if r.article_id == original else r
+        for r in record.incident.reports
+    ]
+    incident = record.incident.model_copy(update={"reports": reports})
+    return record.model_copy(update={"incident": incident, "evidence": [*record.evidence, evidence_of(article)]})
+
+
+def evidence_of(article: FiguresArticle) -> ReportEvidence:
+    return ReportEvidence(
+        article_id=article.meta.article_id, fingerprint=article.meta.fingerprint,
+        ingested_at=article.meta.ingested_at, published_at=article.meta.published_at, date=article.occurred.date,
+        attack_types=sorted({w.attack_type for w in article.weapons}), figures=article.figures,
+        minhash=signature(article.text_sample),
+    )  # fmt: skip
+
+
+def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | None) -> Applied | None:
+    """The incident after this article, or None when the article is already in it.
+
+    A near-duplicate of a report that brings no new figure is noted as a syndicated copy of it:
+    its outlet is recorded, but the incident's revision does not change (material is False).
+    """
     if decision.action == "repeat":
         return None
+    if record is not None and decision.duplicate_of and not brings_new_figure(article, record):
+        return Applied(note_syndicated_copy(article, record, decision.duplicate_of), material=False)
     now = utc_now()
     report = Report(
         article_id=article.meta.article_id, url=article.meta.url, outlet=article.meta.outlet,
         title=article.headline, published_at=article.meta.published_at, figures=article.figures,
         confidence=round(decision.confidence, 2), reason=decision.reason,
     )  # fmt: skip
-    evidence = ReportEvidence(
-        article_id=article.meta.article_id, fingerprint=article.meta.fingerprint,
-        ingested_at=article.meta.ingested_at, date=article.occurred.date,
-        attack_types=sorted({w.attack_type for w in article.weapons}), figures=article.figures,
-        minhash=signature(article.text_sample),
-    )  # fmt: skip
+    evidence = evidence_of(article)
     claims = claim_records(article)
     if record is None:
         location = _location(article)
@@ -242,7 +306,9 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             casualties=reconcile_tolls([report], claims), claims=claims, reports=[report],
             first_seen_at=now, updated_at=now,
         )  # fmt: skip
-        return IncidentRecord(incident=incident, place_key=location_key(article) or "", evidence=[evidence])
+        return Applied(
+            IncidentRecord(incident=incident, place_key=location_key(article) or "", evidence=[evidence]), True
+        )
     old = record.incident
     reports = [*old.reports, report]
     all_claims = [*old.claims, *claims]
@@ -259,4 +325,6 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             "updated_at": now,
         }
     )
-    return IncidentRecord(incident=incident, place_key=record.place_key, evidence=[*record.evidence, evidence])
+    return Applied(
+        IncidentRecord(incident=incident, place_key=record.place_key, evidence=[*record.evidence, evidence]), True
+    )

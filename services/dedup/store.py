@@ -9,16 +9,29 @@ in one MULTI/EXEC; if another replica touched the place meanwhile, it decides ag
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from datasketch import MinHash, MinHashLSH
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.connection import parse_url
 from redis.exceptions import WatchError
 
 from services.contracts import FiguresArticle, IncidentChange
-from services.dedup.cluster import Decision, IncidentRecord, apply, decide, location_key
+from services.dedup.cluster import (
+    MINHASH_PERMUTATIONS,
+    MINHASH_SCHEME,
+    NEAR_DUPLICATE_SIMILARITY,
+    Decision,
+    IncidentRecord,
+    apply,
+    decide,
+    location_key,
+    signature,
+)
 
 CANDIDATES_PER_PLACE = 50
 PLACE_KEY = "dedup:place:{}"
@@ -36,35 +49,80 @@ async def load_candidates(pipe: Pipeline, place: str) -> list[IncidentRecord]:
     return [IncidentRecord.model_validate_json(r) for r in raw if r]
 
 
+class NearDuplicateIndex:
+    """MinHash LSH over article texts, kept in Redis by datasketch so that replicas share it.
+
+    It finds the incident of a syndicated copy even where the copy's place came out differently.
+    """
+
+    def __init__(self, redis_url: str, basename: str = "dedup:lsh") -> None:
+        params = {k: v for k, v in parse_url(redis_url).items() if k in ("host", "port", "db", "password", "username")}
+        self.lsh = MinHashLSH(
+            threshold=NEAR_DUPLICATE_SIMILARITY,
+            num_perm=MINHASH_PERMUTATIONS,
+            storage_config={"type": "redis", "basename": basename.encode(), "redis": params},
+        )
+
+    @staticmethod
+    def _minhash(hashvalues: list[int]) -> MinHash:
+        return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, hashvalues=hashvalues, scheme=MINHASH_SCHEME)
+
+    async def similar_articles(self, hashvalues: list[int]) -> list[str]:
+        return [str(key) for key in await asyncio.to_thread(self.lsh.query, self._minhash(hashvalues))]
+
+    async def add(self, article_id: str, hashvalues: list[int]) -> None:
+        await asyncio.to_thread(self.lsh.insert, article_id, self._minhash(hashvalues), check_duplication=False)
+
+
+async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
+    if not article_ids:
+        return []
+    found = await pipe.mget([ARTICLE_KEY.format(a) for a in article_ids])
+    return sorted({f.decode() for f in found if f})
+
+
 async def record_article(
     redis: Redis,
     article: FiguresArticle,
     window: timedelta,
     publish: Callable[[Pipeline, IncidentChange | None], None],
+    near_duplicates: NearDuplicateIndex | None = None,
 ) -> tuple[Decision, IncidentChange | None]:
     """Decide and remember atomically; `publish(pipe, change)` adds the stage's own writes."""
     place = location_key(article) or "unknown"
+    hashvalues = signature(article.text_sample)
+    similar = await near_duplicates.similar_articles(hashvalues) if near_duplicates else []
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
                 await pipe.watch(PLACE_KEY.format(place), ARTICLE_KEY.format(article.meta.article_id))
                 candidates = await load_candidates(pipe, place)
+                known = {c.incident_id for c in candidates}
+                extra = [i for i in await incidents_of(pipe, similar) if i not in known]
+                if extra:
+                    keys = [INCIDENT_KEY.format(i) for i in extra]
+                    await pipe.watch(*keys)
+                    candidates += [IncidentRecord.model_validate_json(r) for r in await pipe.mget(keys) if r]
                 decision = decide(article, candidates, window)
                 current = next((c for c in candidates if c.incident_id == decision.incident_id), None)
-                updated = apply(article, decision, current)
+                applied = apply(article, decision, current)
                 change = None
                 pipe.multi()
-                if updated is not None:
-                    change = IncidentChange(
-                        change="created" if current is None else "updated",
-                        incident=updated.incident,
-                        article_id=article.meta.article_id,
-                    )
+                if applied is not None:
+                    updated = applied.record
+                    if applied.material:
+                        change = IncidentChange(
+                            change="created" if current is None else "updated",
+                            incident=updated.incident,
+                            article_id=article.meta.article_id,
+                        )
                     pipe.set(INCIDENT_KEY.format(updated.incident_id), updated.model_dump_json())
                     pipe.zadd(PLACE_KEY.format(place), {updated.incident_id: time.time()})
                     pipe.set(ARTICLE_KEY.format(article.meta.article_id), updated.incident_id)
                 publish(pipe, change)
                 await pipe.execute()
+                if near_duplicates is not None and applied is not None:
+                    await near_duplicates.add(article.meta.article_id, hashvalues)
                 return decision, change
             except WatchError:
                 continue

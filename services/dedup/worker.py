@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
-from services.dedup.store import record_article
+from services.dedup.store import NearDuplicateIndex, record_article
 from services.runtime.shell import Delivery, StageWorker, log
 
 
@@ -16,6 +16,9 @@ class DedupWorker(StageWorker[FiguresArticle]):
     input_stream = Stream.FIGURES
     output_stream = Stream.INCIDENT_CHANGES
     input_model = FiguresArticle
+
+    async def setup(self, redis: Redis) -> None:
+        self.near_duplicates = NearDuplicateIndex(self.settings.redis_url or "")
 
     async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:
         window = timedelta(hours=self.settings.dedup_window_hours)
@@ -31,7 +34,7 @@ class DedupWorker(StageWorker[FiguresArticle]):
                 pipe.xack(self.input_stream, self.stage, entry_id)
 
             try:
-                decision, _ = await record_article(redis, article, window, publish)
+                decision, _ = await record_article(redis, article, window, publish, self.near_duplicates)
                 log.info("dedup %s -> %s %s (%s)", article.meta.article_id, decision.action,
                          decision.incident_id, decision.reason)  # fmt: skip
             except Exception as error:

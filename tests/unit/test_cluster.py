@@ -17,9 +17,9 @@ def cluster(articles: list[Any]) -> dict[str, IncidentRecord]:
         place = article.main_location.geonames_id
         candidates = [r for r in records.values() if r.incident.location.geonames_id == place]
         decision = decide(article, candidates, WINDOW)
-        updated = apply(article, decision, records.get(decision.incident_id))
-        if updated is not None:
-            records[updated.incident_id] = updated
+        applied = apply(article, decision, records.get(decision.incident_id))
+        if applied is not None:
+            records[applied.record.incident_id] = applied.record
     return records
 
 

@@ -49,8 +49,10 @@ def test_each_article_is_parsed_once(nlp: Any, seed_files: list[Path], monkeypat
     records: dict[str, Any] = {}
     for article in (figures_for(e) for e in entities):
         decision = decide(article, list(records.values()), timedelta(hours=72))
-        record = apply(article, decision, records.get(decision.incident_id))
-        if record is not None:
-            records[record.incident_id] = record
-            to_event(IncidentChange(change="updated", incident=record.incident, article_id=article.meta.article_id))
+        applied = apply(article, decision, records.get(decision.incident_id))
+        if applied is not None:
+            records[applied.record.incident_id] = applied.record
+            to_event(
+                IncidentChange(change="updated", incident=applied.record.incident, article_id=article.meta.article_id)
+            )
     assert len(PARSES) == len(seed_files) and len(records) == 3

@@ -1,0 +1,154 @@
+"""Dedup over a real Redis: generated incidents cluster as written, and replicas agree."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+
+import redis
+from faststream import TestApp
+
+from bench.corpus import CorpusArticle, generate
+from services.casualties.figures import figures_for
+from services.cleaner.clean import clean_article
+from services.contracts import (
+    PAYLOAD_FIELD,
+    ArticleMeta,
+    FiguresArticle,
+    HeadlineFigure,
+    IncidentChange,
+    Occurred,
+    Place,
+    RawArticle,
+    Stream,
+    Weapon,
+    content_fingerprint,
+)
+from services.dedup.cluster import IncidentRecord
+from services.dedup.worker import DedupWorker
+from services.entities.extract import extract_batch
+from services.entities.gazetteer import gazetteer_index, place_key
+from services.runtime.settings import Settings
+from services.runtime.shell import build_app
+from services.runtime.streams import ensure_groups, stage_progress
+
+
+def figures_from_truth(article: CorpusArticle) -> FiguresArticle:
+    """What the NLP stages would hand dedup, built from the generator's truth (no spaCy)."""
+    incident = article.incident
+    assert incident is not None
+    entry = gazetteer_index()[place_key(incident.city)][0]
+    text = str(article.fields["text"])
+    published = datetime.fromisoformat(str(article.fields["published_at"]))
+    return FiguresArticle(
+        meta=ArticleMeta(
+            article_id=article.article_id, fingerprint=content_fingerprint(text), outlet=str(article.fields["outlet"]),
+            published_at=published, ingested_at=published,
+        ),
+        headline=text.split("\n")[0],
+        main_location=Place(name=incident.city, mention=incident.city, geonames_id=entry.geonames_id,
+                            country_code=entry.country_code, lat=entry.lat, lon=entry.lon),
+        places=[], actors=[],
+        weapons=[Weapon(id=incident.weapon_id, label=incident.weapon_id, attack_type=incident.weapon_id.split(".")[0],
+                        mention=incident.weapon_phrase)],
+        occurred=Occurred(date=incident.day.date().isoformat(), precision="day"),
+        claims=[],
+        figures={name: HeadlineFigure(value=value) for name, value in article.figures.items()},
+        text_sample=text[:2000],
+    )  # fmt: skip
+
+
+def published(article: CorpusArticle) -> datetime:
+    return datetime.fromisoformat(str(article.fields["published_at"]))
+
+
+def push_figures(client: redis.Redis, articles: list[FiguresArticle]) -> None:
+    pipe = client.pipeline(transaction=False)
+    for article in articles:
+        pipe.xadd(Stream.FIGURES, {PAYLOAD_FIELD: article.to_bytes()})
+    pipe.execute()
+
+
+async def run_dedup(client: redis.Redis, url: str, replicas: int) -> None:
+    apps = []
+    for n in range(replicas):
+        settings = Settings(redis_url=url, poll_ms=20, batch_size=8, consumer_name=f"dedup-{n}")
+        apps.append(TestApp(build_app(DedupWorker(settings), settings)))
+    for app in apps:
+        await app.__aenter__()
+    try:
+        dedup = next(s for s in stage_progress(client) if s.stage == "dedup")
+        while dedup.lag or dedup.pending:
+            await asyncio.sleep(0.05)
+            dedup = next(s for s in stage_progress(client) if s.stage == "dedup")
+    finally:
+        for app in apps:
+            await app.__aexit__(None, None, None)
+
+
+def incidents_in_store(client: redis.Redis) -> list[IncidentRecord]:
+    return [IncidentRecord.model_validate_json(client.get(key)) for key in client.scan_iter("dedup:incident:*")]
+
+
+def partition(records: list[IncidentRecord]) -> set[frozenset[str]]:
+    """Each incident as the set of its articles: reports and their syndicated copies."""
+    groups = set()
+    for record in records:
+        reports = record.incident.reports
+        groups.add(frozenset({r.article_id for r in reports} | {c.article_id for r in reports for c in r.syndicated}))
+    return groups
+
+
+def truth_partition(articles: list[CorpusArticle]) -> set[frozenset[str]]:
+    groups: dict[str, set[str]] = defaultdict(set)
+    for article in articles:
+        groups[article.incident_key].add(article.article_id)
+    return {frozenset(group) for group in groups.values()}
+
+
+async def test_generated_reports_cluster_with_revisions_and_copies(
+    redis_client: redis.Redis, redis_url: str, nlp: Any
+) -> None:
+    corpus = generate(seed=3, incidents=12, cities=8, max_reports=4, copy_rate=0.3)
+    assert len(corpus) >= 30 and any(a.kind == "copy" for a in corpus)
+    cleaned = [
+        clean_article(RawArticle.model_validate(a.fields), ingested_at=published(a), max_bytes=100_000) for a in corpus
+    ]
+    figures = [figures_for(e) for e in extract_batch(nlp, cleaned)]
+    ensure_groups(redis_client)
+    push_figures(redis_client, figures)
+    await run_dedup(redis_client, redis_url, replicas=1)
+    records = incidents_in_store(redis_client)
+    assert partition(records) == truth_partition(corpus)
+    by_key = {a.article_id: a for a in corpus}
+    for record in records:
+        members = [by_key[r.article_id] for r in record.incident.reports]
+        copies = [c for r in record.incident.reports for c in r.syndicated]
+        assert all(m.kind == "report" for m in members)
+        assert len(copies) == sum(1 for a in corpus if a.incident_key == members[0].incident_key and a.kind == "copy")
+        assert record.incident.revision == len(members)  # one revision per report; copies add none
+        assert record.incident.casualties["killed"].best == max(m.figures["killed"] for m in members)
+    changes = [
+        IncidentChange.from_bytes(f[PAYLOAD_FIELD.encode()]) for _, f in redis_client.xrange(Stream.INCIDENT_CHANGES)
+    ]
+    assert len(changes) == sum(1 for a in corpus if a.kind == "report")
+
+
+async def test_two_replicas_give_the_same_incidents_as_one(redis_client: redis.Redis, redis_url: str) -> None:
+    corpus = generate(seed=11, incidents=170, copy_rate=0.25)
+    assert len(corpus) >= 500
+    articles = [figures_from_truth(a) for a in corpus]
+    ensure_groups(redis_client)
+    push_figures(redis_client, articles)
+    await run_dedup(redis_client, redis_url, replicas=1)
+    alone = partition(incidents_in_store(redis_client))
+    redis_client.flushdb()
+    ensure_groups(redis_client)
+    push_figures(redis_client, articles)
+    await run_dedup(redis_client, redis_url, replicas=2)
+    together = partition(incidents_in_store(redis_client))
+    assert together == alone
+    assert alone == truth_partition(corpus)
+    assert sum(len(group) for group in together) == len(corpus)  # every article once
