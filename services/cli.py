@@ -178,16 +178,27 @@ def run(
             stop_workers(workers)
         events = [event for _, event in read_feed(client, feed_start)]
         dead = read_dead_letters(client, dead_start)
+        noted = _noted_by_dedup(client, [a.article_id for a in articles if a.article_id])
     lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
     if out is None:
         sys.stdout.buffer.write(lines)
         sys.stdout.flush()
     else:
         out.write_bytes(lines)
-    _summarise(events, dead, len(articles), out)
+    _summarise(events, dead, len(articles), out, noted)
 
 
-def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None) -> None:
+def _noted_by_dedup(client: redis.Redis, article_ids: list[str]) -> set[str]:
+    """Articles dedup took, including syndicated copies that wait for a later revision to show."""
+    from services.dedup.store import ARTICLE_KEY
+
+    pipe = client.pipeline(transaction=False)
+    for article_id in article_ids:
+        pipe.exists(ARTICLE_KEY.format(article_id))
+    return {a for a, found in zip(article_ids, pipe.execute(), strict=True) if found}
+
+
+def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None, noted: set[str]) -> None:
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
         latest[event["subject"]] = event["data"]
@@ -202,10 +213,13 @@ def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Pa
             ", ".join(r["article_id"] for r in incident["reports"]),
         )  # fmt: skip
     err.print(table)
-    reports = sum(len(i["reports"]) for i in latest.values())
+    in_reports = {r["article_id"] for i in latest.values() for r in i["reports"]}
+    copies = noted - in_reports
     err.print(
-        f"{sent} articles in: {len(latest)} incidents, {reports} reports, {len(dead)} dead letters; "
-        f"{len(events)} feed events" + (f" written to {out}" if out else "")
+        f"{sent} articles in: {len(latest)} incidents, {len(in_reports)} reports, "
+        + (f"{len(copies)} syndicated {'copy' if len(copies) == 1 else 'copies'}, " if copies else "")
+        + f"{len(dead)} dead letters; {len(events)} feed events"
+        + (f" written to {out}" if out else "")
     )
     for letter in dead:
         err.print(
@@ -323,6 +337,24 @@ def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html 
         out = Console()
         out.rule(name)
         out.print_json(model.model_dump_json())
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+) -> None:
+    """Serve the feed read-only over HTTP: /v1/incidents, /v1/stream (SSE), /docs."""
+    import uvicorn
+
+    from services.publisher.reader import create_reader
+
+    settings = Settings()
+    if not settings.redis_url:
+        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
+        raise typer.Exit(2)
+    _client(settings.redis_url)
+    uvicorn.run(create_reader(settings.redis_url), host=host, port=port, log_level=settings.log_level.lower())
 
 
 @schema_app.command("export")

@@ -1,0 +1,117 @@
+"""A small read-only HTTP reader of the feed, for consumers who cannot reach Redis.
+
+GET /v1/incidents, /v1/incidents/{id}, /v1/incidents/{id}/revisions, and Server-Sent Events at
+/v1/stream that resume from Last-Event-ID (the feed.v1 entry id). OpenAPI at /openapi.json.
+It only ever reads: the compacted view, the revision history and the feed stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import orjson
+from fastapi import FastAPI, Header, HTTPException, Query, Request
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from sse_starlette.sse import EventSourceResponse
+
+from services.contracts import FEED_EVENT_FIELD, FEED_SCHEMA_VERSION, LATEST_VIEW_KEY, FeedEvent, Incident, Stream
+from services.publisher.feed import HISTORY_KEY
+
+MAX_PAGE = 500
+STREAM_ID = r"^(\$|0|\d+-\d+)$"
+
+
+class IncidentPage(BaseModel):
+    total: int
+    offset: int
+    incidents: list[Incident]
+
+
+class Revisions(BaseModel):
+    incident_id: str
+    events: list[FeedEvent]
+
+
+def create_reader(redis_url: str) -> FastAPI:
+    state: dict[str, Redis] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state["redis"] = Redis.from_url(redis_url)
+        yield
+        await state["redis"].aclose()
+
+    app = FastAPI(
+        title="incidentfeed reader",
+        version=FEED_SCHEMA_VERSION,
+        description="Read-only access to the incident feed: snapshots, revisions and a resumable event stream.",
+        lifespan=lifespan,
+    )
+
+    @app.get("/v1/incidents", response_model=IncidentPage)
+    async def list_incidents(
+        limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+    ) -> dict[str, Any]:
+        """The latest revision of every incident, most recently updated first."""
+        events = [orjson.loads(raw) for raw in await state["redis"].hvals(LATEST_VIEW_KEY)]
+        incidents = sorted((e["data"] for e in events), key=lambda i: i["updated_at"], reverse=True)
+        return {"total": len(incidents), "offset": offset, "incidents": incidents[offset : offset + limit]}
+
+    @app.get(
+        "/v1/incidents/{incident_id}", response_model=Incident, responses={404: {"description": "No such incident"}}
+    )
+    async def get_incident(incident_id: str) -> Any:
+        """The latest revision of one incident."""
+        raw = await state["redis"].hget(LATEST_VIEW_KEY, incident_id)
+        if raw is None:
+            raise HTTPException(404, f"no incident '{incident_id}' in the feed")
+        return orjson.loads(raw)["data"]
+
+    @app.get(
+        "/v1/incidents/{incident_id}/revisions",
+        response_model=Revisions,
+        responses={404: {"description": "No such incident"}},
+    )
+    async def get_revisions(incident_id: str) -> dict[str, Any]:
+        """Every revision published for one incident, oldest first."""
+        raws = await state["redis"].lrange(HISTORY_KEY.format(incident_id), 0, -1)
+        if not raws:
+            raise HTTPException(404, f"no incident '{incident_id}' in the feed")
+        return {"incident_id": incident_id, "events": [orjson.loads(raw) for raw in raws]}
+
+    @app.get("/v1/stream", response_class=EventSourceResponse)
+    async def stream(
+        request: Request,
+        last_event_id: Annotated[str | None, Header(pattern=STREAM_ID)] = None,
+        start: Annotated[str, Query(pattern=STREAM_ID, description="'0' for all history, '$' for new only")] = "$",
+    ) -> EventSourceResponse:
+        """Server-Sent Events: one CloudEvent per message, id = the feed.v1 entry id.
+
+        A client that reconnects with Last-Event-ID gets every event after that one.
+        """
+        cursor = last_event_id or start
+        if cursor == "$":
+            newest = await state["redis"].xrevrange(Stream.FEED, count=1)
+            cursor = newest[0][0].decode() if newest else "0-0"
+
+        async def events() -> AsyncIterator[dict[str, str]]:
+            nonlocal cursor
+            while not await request.is_disconnected():
+                replies = await state["redis"].xread({Stream.FEED: cursor}, block=1000, count=100)
+                for _, entries in replies or []:
+                    for entry_id, fields in entries:
+                        cursor = entry_id.decode()
+                        event = fields[FEED_EVENT_FIELD.encode()].decode()
+                        yield {"id": cursor, "event": orjson.loads(event)["type"], "data": event}
+
+        return EventSourceResponse(events(), ping=15)
+
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        await state["redis"].ping()
+        return {"status": "ok"}
+
+    return app
