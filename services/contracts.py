@@ -331,6 +331,9 @@ class Incident(Message):
     reports: list[Report]
     first_seen_at: datetime
     updated_at: datetime
+    merged_into: str | None = Field(
+        None, description="Set on an incident's last revision when it turned out to be part of another."
+    )
 
 
 # --------------------------------------------------------------------- incidents.changes

@@ -35,6 +35,8 @@ MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back i
 SHINGLE_WORDS = 4
 NEAR_DUPLICATE_SIMILARITY = 0.5
 JOIN_THRESHOLD = 0.5
+MERGE_THRESHOLD = 0.7
+"""Merging two incidents takes more than a shared place: agreeing figures, the day or the text."""
 
 
 class ReportEvidence(BaseModel):
@@ -73,6 +75,7 @@ class Decision:
     confidence: float
     reason: str
     duplicate_of: str | None = None  # the report this article nearly copies, if any
+    absorbed: tuple[str, ...] = ()  # for "merge": incidents this article shows to be the same event
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
     """Which incident the article belongs to (a pure function of the article and candidates)."""
     article_signature = signature(article.text_sample)
     attack_types = {w.attack_type for w in article.weapons}
-    best: Decision | None = None
+    joinable: list[tuple[Decision, IncidentRecord]] = []
     for record in candidates:
         if any(e.article_id == article.meta.article_id for e in record.evidence):
             return Decision("repeat", record.incident_id, 1.0, "this article is already a report")
@@ -150,6 +153,8 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
                 continue
             score += 0.1
             reasons.append("same weapons")
+        text, closest = max((similarity(article_signature, e.minhash), e.article_id) for e in record.evidence)
+        duplicate_of = closest if text >= NEAR_DUPLICATE_SIMILARITY else None
         same_day = "same day" in reasons
         written = article.meta.published_at or article.meta.ingested_at
         agreement = [
@@ -161,21 +166,29 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
         if any(a is True for a in agreement):
             score += 0.2
             reasons.append("figures agree")
-        elif any(a is False for a in agreement):
+        elif any(a is False for a in agreement) and duplicate_of is None:
+            # An updated copy of a report may bring new figures; other disagreement separates.
             score -= 0.6
             reasons.append("figures disagree")
-        text, closest = max((similarity(article_signature, e.minhash), e.article_id) for e in record.evidence)
-        duplicate_of = None
-        if text >= NEAR_DUPLICATE_SIMILARITY:
+        if duplicate_of is not None:
             score += 0.4
             reasons.append(f"text similarity {text:.2f}")
-            duplicate_of = closest
-        if not same_place and (duplicate_of is None or "figures disagree" in reasons):
+        if not same_place and duplicate_of is None:
             continue
-        if score >= JOIN_THRESHOLD and (best is None or score > best.confidence):
-            best = Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons), duplicate_of)
-    if best is not None:
-        return best
+        if score >= JOIN_THRESHOLD:
+            joinable.append(
+                (Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons), duplicate_of), record)
+            )
+    strong = [(d, r) for d, r in joinable if d.confidence >= MERGE_THRESHOLD]
+    if len(strong) > 1:
+        # The article clearly belongs to several open incidents: they are one event. The oldest survives.
+        best = max(strong, key=lambda pair: pair[0].confidence)[0]
+        survivor = min(strong, key=lambda pair: pair[1].incident.first_seen_at)[1].incident_id
+        absorbed = tuple(sorted(d.incident_id for d, _ in strong if d.incident_id != survivor))
+        reason = f"{best.reason}; shows {', '.join(absorbed)} to be the same event"
+        return Decision("merge", survivor, best.confidence, reason, None, absorbed)
+    if joinable:
+        return max(joinable, key=lambda pair: pair[0].confidence)[0]
     digest = hashlib.blake2b(article.meta.article_id.encode(), digest_size=6).hexdigest()
     return Decision("new", f"inc_{digest}", 1.0, "no incident at this place and time matches")
 
@@ -226,6 +239,49 @@ def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
 
 
 # --------------------------------------------------------------------------- applying
+
+
+@dataclass(frozen=True)
+class Merged:
+    survivor: Applied
+    absorbed: list[IncidentRecord]  # each at its last revision, pointing to the survivor
+
+
+def merge(article: FiguresArticle, decision: Decision, records: dict[str, IncidentRecord]) -> Merged:
+    """Fold the absorbed incidents into the survivor, then the article into the result."""
+    survivor = records[decision.incident_id]
+    now = utc_now()
+    gone = [records[i] for i in decision.absorbed]
+    reports = [*survivor.incident.reports, *(r for g in gone for r in g.incident.reports)]
+    claims = [*survivor.incident.claims, *(c for g in gone for c in g.incident.claims)]
+    occurred = next(
+        (r.incident.occurred for r in [survivor, *gone] if r.incident.occurred.date), survivor.incident.occurred
+    )
+    combined = survivor.model_copy(
+        update={
+            "incident": survivor.incident.model_copy(
+                update={
+                    "reports": reports, "claims": claims, "occurred": occurred,
+                    "weapons": sorted({w for r in [survivor, *gone] for w in r.incident.weapons}),
+                    "casualties": reconcile_tolls(reports, claims),
+                }
+            ),
+            "evidence": [*survivor.evidence, *(e for g in gone for e in g.evidence)],
+        }
+    )  # fmt: skip
+    applied = apply(article, Decision("join", survivor.incident_id, decision.confidence, decision.reason), combined)
+    assert applied is not None
+    finals = [
+        g.model_copy(
+            update={
+                "incident": g.incident.model_copy(
+                    update={"revision": g.incident.revision + 1, "merged_into": survivor.incident_id, "updated_at": now}
+                )
+            }
+        )
+        for g in gone
+    ]
+    return Merged(Applied(applied.record, material=True), finals)
 
 
 def title_for(article: FiguresArticle, location: Location | None) -> str:

@@ -30,6 +30,7 @@ from services.dedup.cluster import (
     apply,
     decide,
     location_key,
+    merge,
     signature,
 )
 
@@ -81,14 +82,41 @@ async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
     return sorted({f.decode() for f in found if f})
 
 
+def outcome(
+    article: FiguresArticle, decision: Decision, candidates: list[IncidentRecord]
+) -> tuple[list[IncidentChange], list[IncidentRecord]]:
+    """The changes to publish and the records to store for one decision (pure)."""
+    by_id = {c.incident_id: c for c in candidates}
+    article_id = article.meta.article_id
+    if decision.action == "merge":
+        merged = merge(article, decision, by_id)
+        changes = [
+            IncidentChange(
+                change="merged", incident=g.incident, merged_into=decision.incident_id, article_id=article_id
+            )
+            for g in merged.absorbed
+        ]
+        survivor = merged.survivor.record
+        changes.append(IncidentChange(change="updated", incident=survivor.incident, article_id=article_id))
+        return changes, [*merged.absorbed, survivor]
+    current = by_id.get(decision.incident_id)
+    applied = apply(article, decision, current)
+    if applied is None:
+        return [], []
+    if not applied.material:
+        return [], [applied.record]
+    kind = "created" if current is None else "updated"
+    return [IncidentChange(change=kind, incident=applied.record.incident, article_id=article_id)], [applied.record]
+
+
 async def record_article(
     redis: Redis,
     article: FiguresArticle,
     window: timedelta,
-    publish: Callable[[Pipeline, IncidentChange | None], None],
+    publish: Callable[[Pipeline, list[IncidentChange]], None],
     near_duplicates: NearDuplicateIndex | None = None,
-) -> tuple[Decision, IncidentChange | None]:
-    """Decide and remember atomically; `publish(pipe, change)` adds the stage's own writes."""
+) -> tuple[Decision, list[IncidentChange]]:
+    """Decide and remember atomically; `publish(pipe, changes)` adds the stage's own writes."""
     place = location_key(article) or "unknown"
     hashvalues = signature(article.text_sample)
     similar = await near_duplicates.similar_articles(hashvalues) if near_duplicates else []
@@ -104,25 +132,21 @@ async def record_article(
                     await pipe.watch(*keys)
                     candidates += [IncidentRecord.model_validate_json(r) for r in await pipe.mget(keys) if r]
                 decision = decide(article, candidates, window)
-                current = next((c for c in candidates if c.incident_id == decision.incident_id), None)
-                applied = apply(article, decision, current)
-                change = None
+                changes, records = outcome(article, decision, candidates)
                 pipe.multi()
-                if applied is not None:
-                    updated = applied.record
-                    if applied.material:
-                        change = IncidentChange(
-                            change="created" if current is None else "updated",
-                            incident=updated.incident,
-                            article_id=article.meta.article_id,
-                        )
-                    pipe.set(INCIDENT_KEY.format(updated.incident_id), updated.model_dump_json())
-                    pipe.zadd(PLACE_KEY.format(place), {updated.incident_id: time.time()})
-                    pipe.set(ARTICLE_KEY.format(article.meta.article_id), updated.incident_id)
-                publish(pipe, change)
+                for record in records:
+                    pipe.set(INCIDENT_KEY.format(record.incident_id), record.model_dump_json())
+                    if record.incident.merged_into:
+                        pipe.zrem(PLACE_KEY.format(record.place_key), record.incident_id)
+                        for evidence in record.evidence:
+                            pipe.set(ARTICLE_KEY.format(evidence.article_id), record.incident.merged_into)
+                    else:
+                        pipe.zadd(PLACE_KEY.format(place), {record.incident_id: time.time()})
+                        pipe.set(ARTICLE_KEY.format(article.meta.article_id), record.incident_id)
+                publish(pipe, changes)
                 await pipe.execute()
-                if near_duplicates is not None and applied is not None:
+                if near_duplicates is not None and records:
                     await near_duplicates.add(article.meta.article_id, hashvalues)
-                return decision, change
+                return decision, changes
             except WatchError:
                 continue

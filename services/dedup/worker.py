@@ -28,8 +28,8 @@ class DedupWorker(StageWorker[FiguresArticle]):
                 await self.dead_letter_now(redis, delivery, article)
                 continue
 
-            def publish(pipe: Pipeline, change: IncidentChange | None, entry_id: str = delivery.entry_id) -> None:
-                if change is not None:
+            def publish(pipe: Pipeline, changes: list[IncidentChange], entry_id: str = delivery.entry_id) -> None:
+                for change in changes:
                     self.add_output(pipe, change)
                 pipe.xack(self.input_stream, self.stage, entry_id)
 

@@ -55,9 +55,11 @@ def create_reader(redis_url: str) -> FastAPI:
     async def list_incidents(
         limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100, offset: Annotated[int, Query(ge=0)] = 0
     ) -> dict[str, Any]:
-        """The latest revision of every incident, most recently updated first."""
+        """The latest revision of every incident, most recently updated first (merged ones left out:
+        GET /v1/incidents/{id} still answers for them, with `merged_into` naming the survivor)."""
         events = [orjson.loads(raw) for raw in await state["redis"].hvals(LATEST_VIEW_KEY)]
-        incidents = sorted((e["data"] for e in events), key=lambda i: i["updated_at"], reverse=True)
+        current = (e["data"] for e in events if not e["data"].get("merged_into"))
+        incidents = sorted(current, key=lambda i: i["updated_at"], reverse=True)
         return {"total": len(incidents), "offset": offset, "incidents": incidents[offset : offset + limit]}
 
     @app.get(

@@ -13,50 +13,23 @@ from faststream import TestApp
 from bench.corpus import CorpusArticle, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
-from services.contracts import (
-    PAYLOAD_FIELD,
-    ArticleMeta,
-    FiguresArticle,
-    HeadlineFigure,
-    IncidentChange,
-    Occurred,
-    Place,
-    RawArticle,
-    Stream,
-    Weapon,
-    content_fingerprint,
-)
+from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
 from services.dedup.cluster import IncidentRecord
 from services.dedup.worker import DedupWorker
 from services.entities.extract import extract_batch
-from services.entities.gazetteer import gazetteer_index, place_key
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, stage_progress
+from tests.builders import figures_article
 
 
 def figures_from_truth(article: CorpusArticle) -> FiguresArticle:
     """What the NLP stages would hand dedup, built from the generator's truth (no spaCy)."""
     incident = article.incident
     assert incident is not None
-    entry = gazetteer_index()[place_key(incident.city)][0]
-    text = str(article.fields["text"])
-    published = datetime.fromisoformat(str(article.fields["published_at"]))
-    return FiguresArticle(
-        meta=ArticleMeta(
-            article_id=article.article_id, fingerprint=content_fingerprint(text), outlet=str(article.fields["outlet"]),
-            published_at=published, ingested_at=published,
-        ),
-        headline=text.split("\n")[0],
-        main_location=Place(name=incident.city, mention=incident.city, geonames_id=entry.geonames_id,
-                            country_code=entry.country_code, lat=entry.lat, lon=entry.lon),
-        places=[], actors=[],
-        weapons=[Weapon(id=incident.weapon_id, label=incident.weapon_id, attack_type=incident.weapon_id.split(".")[0],
-                        mention=incident.weapon_phrase)],
-        occurred=Occurred(date=incident.day.date().isoformat(), precision="day"),
-        claims=[],
-        figures={name: HeadlineFigure(value=value) for name, value in article.figures.items()},
-        text_sample=text[:2000],
+    return figures_article(
+        article.article_id, incident.city, str(article.fields["text"]), published(article), article.figures,
+        weapon=incident.weapon_id, day=incident.day.date().isoformat(),
     )  # fmt: skip
 
 

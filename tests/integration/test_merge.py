@@ -1,0 +1,86 @@
+"""Two open incidents that a later article shows to be one event are merged, in the feed too."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import redis
+from faststream import TestApp
+
+from services.contracts import PAYLOAD_FIELD, Stream
+from services.dedup.cluster import IncidentRecord, decide
+from services.dedup.store import outcome
+from services.dedup.worker import DedupWorker
+from services.publisher.worker import PublisherWorker
+from services.runtime.settings import Settings
+from services.runtime.shell import build_app
+from services.runtime.streams import ensure_groups, read_feed, stage_progress
+from tests.builders import figures_article
+
+T0 = datetime(2026, 5, 4, 6, tzinfo=UTC)
+EARLY = (
+    "Explosions shook Sumy early on Monday as drones hit the centre of the city. {killed} people were killed "
+    "and {injured} injured, the regional administration said in a statement on its website. Firefighters "
+    "battled a blaze in a residential building near the central square, and residents of neighbouring "
+    "houses were moved to a school gym while engineers checked the walls for cracks."
+)
+OTHER = (
+    "Russian drones struck Sumy overnight, killing nine people and wounding forty, officials said on "
+    "Monday afternoon. Among the buildings hit was a clinic whose windows were blown out by the blast."
+)
+
+
+def articles() -> list:  # type: ignore[type-arg]
+    first = figures_article(
+        "early-1", "Sumy", EARLY.format(killed="Two", injured="ten"), T0, {"killed": 2, "injured": 10}
+    )
+    second = figures_article("other-1", "Sumy", OTHER, T0 + timedelta(hours=5), {"killed": 9, "injured": 40})
+    update = figures_article(  # the early story, updated with the figures the other incident has
+        "early-2", "Sumy", EARLY.format(killed="Nine", injured="forty") + " The toll rose during the day.",
+        T0 + timedelta(hours=7), {"killed": 9, "injured": 40},
+    )  # fmt: skip
+    return [first, second, update]
+
+
+def test_an_article_matching_two_open_incidents_merges_them() -> None:
+    first, second, update = articles()
+    records: dict[str, IncidentRecord] = {}
+    for article in (first, second):
+        decision = decide(article, list(records.values()), timedelta(hours=72))
+        assert decision.action == "new"  # 2 and 9 killed, told differently: two incidents so far
+        _, stored = outcome(article, decision, list(records.values()))
+        records.update({r.incident_id: r for r in stored})
+    older, newer = (records[k] for k in sorted(records, key=lambda k: records[k].incident.first_seen_at))
+    decision = decide(update, list(records.values()), timedelta(hours=72))
+    assert decision.action == "merge" and decision.incident_id == older.incident_id
+    assert decision.absorbed == (newer.incident_id,)
+    changes, stored = outcome(update, decision, list(records.values()))
+    assert [c.change for c in changes] == ["merged", "updated"]
+    absorbed, survivor = stored
+    assert absorbed.incident.merged_into == survivor.incident_id and absorbed.incident.revision == 2
+    assert {r.article_id for r in survivor.incident.reports} == {"early-1", "other-1", "early-2"}
+    assert survivor.incident.revision == 2
+    assert survivor.incident.casualties["killed"].best == 9
+
+
+async def test_merges_reach_the_feed(redis_client: redis.Redis, redis_url: str) -> None:
+    ensure_groups(redis_client)
+    settings = Settings(redis_url=redis_url, poll_ms=20, batch_size=1)
+    async with (
+        TestApp(build_app(DedupWorker(settings), settings)),
+        TestApp(build_app(PublisherWorker(settings), settings)),
+    ):
+        for article in articles():
+            redis_client.xadd(Stream.FIGURES, {PAYLOAD_FIELD: article.to_bytes()})
+            while any(s.lag or s.pending for s in stage_progress(redis_client)):
+                await asyncio.sleep(0.05)
+    events = [event for _, event in read_feed(redis_client)]
+    kinds = [e["type"].rsplit(".", 1)[-1] for e in events]
+    assert kinds == ["created", "created", "merged", "updated"]
+    merged, updated = events[2], events[3]
+    assert merged["data"]["merged_into"] == updated["subject"]
+    latest = {k.decode(): orjson.loads(v) for k, v in redis_client.hgetall("feed.v1.latest").items()}
+    assert latest[merged["subject"]]["data"]["merged_into"] == updated["subject"]  # the old id points on
+    assert redis_client.get("dedup:article:other-1").decode() == updated["subject"]
