@@ -462,7 +462,9 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
             continue
         if not any(c.lower_ in ("a", "an", "one") and c.dep_ == "det" for c in token.children):
             continue
-        subset = any(t.lower_ in ("including", "among") for t in token.ancestors)
+        subset = any(t.lower_ in ("including", "among") for t in token.ancestors) or any(
+            c.lower_ == "among" for c in token.head.children
+        )  # "a woman and her son were among the dead": two of a larger toll
         if subset and group_of(token) == "people":
             continue  # "15 people, including ... a pregnant woman": she is one of the 15
         category = category_for(token, token, cues)
