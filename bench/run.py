@@ -1,89 +1,343 @@
-"""`make bench`, first cut: each stage's own cost per article, measured in one run.
+"""`make bench`: what the pipeline costs beside spaCy, measured in one run on one machine.
 
-Runs the pure stage functions over the bundled examples and, where present, the seeds
-(../shared/seeds), several rounds, and reports articles per second per stage and each
-stage's cost relative to the spaCy parse. Results go to bench/results/<date>.json.
-The pipeline-over-Redis numbers and the corpus generator are issue 8's work.
+1. bare spaCy: articles/s of `nlp.pipe` over the corpus, with the entity stage's pipeline;
+2. the pipeline over Redis: five worker processes on a private redis-server; articles/s from
+   the first ingest to the last feed entry, latency per article from ingest to the feed
+   (p50/p95/p99), each stage's CPU time and peak memory;
+3. the ratio pipeline / bare spaCy, with one replica per stage;
+4. scale-out: 1, 2 and 4 replicas of the entity stage;
+5. dedup's cost per article with 10,000 and with 100,000 articles already in its store;
+6. each stage's pure function, per article, beside the spaCy parse.
+
+Results go to bench/results/<date>.json and a printed table. Ratios compare numbers taken
+in this one run; absolute numbers depend on the machine (and on what else it is doing).
 """
 
 from __future__ import annotations
 
-import contextlib
+import argparse
+import asyncio
 import json
+import os
+import statistics
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import numpy as np
+import orjson
+import redis
+import redis.asyncio as aioredis
+
+from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
-from services.contracts import RawArticle, Rejected, utc_now
-from services.dedup.cluster import IncidentRecord, apply, decide
+from services.cli import start_workers, stop_workers
+from services.contracts import (
+    PAYLOAD_FIELD,
+    PIPELINE,
+    FiguresArticle,
+    Incident,
+    IncidentChange,
+    Location,
+    Occurred,
+    RawArticle,
+    StageName,
+    Stream,
+    utc_now,
+)
+from services.dedup.cluster import MINHASH_PERMUTATIONS, IncidentRecord, ReportEvidence, apply, decide
+from services.dedup.store import ARTICLE_KEY, INCIDENT_KEY, PLACE_KEY, NearDuplicateIndex, record_article
 from services.entities.extract import extract_entities, load_pipeline, parse_articles
-from services.ingest import read_inputs
+from services.ingest import ArticleInput, push
+from services.runtime.redis_server import private_redis
+from services.runtime.streams import ensure_groups, stage_progress
+from services.stages import STAGES
 
-ROUNDS = 5
 REPO = Path(__file__).resolve().parent.parent
 
 
-def main() -> None:
-    sources = [str(REPO / "examples")]
-    seeds = REPO.parent / "shared" / "seeds"
-    if seeds.is_dir():
-        sources.append(str(seeds))
-    raws = []
-    for item in read_inputs(sources):
-        try:
-            raws.append(RawArticle.model_validate(item.fields))
-        except ValueError:
-            continue
+# ------------------------------------------------------------------------------ helpers
+
+
+def proc_stats(pid: int) -> dict[str, float]:
+    """CPU seconds and peak resident memory of a process, from /proc (Linux)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    cpu = (int(fields[11]) + int(fields[12])) / ticks
+    peak_kb = next(
+        int(line.split()[1])
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("VmHWM")
+    )
+    return {"cpu_s": cpu, "peak_rss_mb": peak_kb / 1024}
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def wait_for_consumers(client: redis.Redis, replicas: dict[StageName, int], timeout_s: float = 120) -> None:
+    """Until every worker has joined its stage's consumer group (models loaded)."""
+    deadline = time.monotonic() + timeout_s
+    streams = {stage: stream for stage, stream, _ in PIPELINE}
+    while time.monotonic() < deadline:
+        ready = all(len(client.xinfo_consumers(streams[stage], stage)) >= count for stage, count in replicas.items())
+        if ready:
+            return
+        time.sleep(0.2)
+    raise RuntimeError("workers did not start in time")
+
+
+# ------------------------------------------------------------------------------ measures
+
+
+def bare_spacy(texts: list[str], batch_size: int) -> dict[str, float]:
     nlp = load_pipeline()
-    timings = {"clean": 0.0, "spacy_parse": 0.0, "entities_after_parse": 0.0, "casualties": 0.0, "dedup_decide": 0.0}
-    articles = 0
-    for _ in range(ROUNDS):
+    list(nlp.pipe(texts[:8]))  # warm up
+    start = time.perf_counter()
+    for _ in nlp.pipe(texts, batch_size=batch_size):
+        pass
+    seconds = time.perf_counter() - start
+    return {"articles": len(texts), "seconds": seconds, "articles_per_s": len(texts) / seconds}
+
+
+def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> dict[str, Any]:
+    with private_redis() as url, tempfile.TemporaryDirectory(prefix="incidentfeed-bench-") as workdir:
+        client = redis.Redis.from_url(url)
+        ensure_groups(client)
+        log = Path(workdir) / "workers.log"
+        workers = {stage: start_workers(url, log, stages=(stage,)) for stage in STAGES}
+        workers[StageName.ENTITIES] += [
+            start_workers(url, log, stages=(StageName.ENTITIES,))[0] for _ in range(entity_replicas - 1)
+        ]
+        try:
+            wait_for_consumers(client, {stage: len(procs) for stage, procs in workers.items()})
+            baseline = {p.pid: proc_stats(p.pid)["cpu_s"] for procs in workers.values() for p in procs}
+            inputs = [ArticleInput(a.article_id, a.fields) for a in corpus]
+            sent_at: dict[str, float] = {}
+            start = time.perf_counter()
+            chunk = 20
+            for n, _ in enumerate(push(client, inputs, chunk=chunk)):
+                now = time.perf_counter()
+                for article in inputs[n * chunk : (n + 1) * chunk]:
+                    sent_at[str(article.article_id)] = now
+            seen_at: dict[str, float] = {}
+            cursor = "0-0"
+            while True:
+                for _, entries in client.xread({Stream.FEED: cursor}, block=100) or []:
+                    for entry_id, fields in entries:
+                        cursor = entry_id.decode()
+                        now = time.perf_counter()
+                        for report in orjson.loads(fields[b"event"])["data"]["reports"]:
+                            seen_at.setdefault(report["article_id"], now)
+                if not any(s.lag or s.pending for s in stage_progress(client)):
+                    break
+            elapsed = time.perf_counter() - start
+            stages = {}
+            for stage, procs in workers.items():
+                stats = [proc_stats(p.pid) for p in procs]
+                cpu = sum(s["cpu_s"] for s in stats) - sum(baseline[p.pid] for p in procs)
+                stages[str(stage)] = {
+                    "replicas": len(procs),
+                    "cpu_s": round(cpu, 2),
+                    "articles_per_cpu_s": round(len(corpus) / cpu, 1) if cpu else None,
+                    "peak_rss_mb": round(max(s["peak_rss_mb"] for s in stats), 1),
+                }
+        finally:
+            stop_workers([p for procs in workers.values() for p in procs])
+    latencies = [seen_at[a] - sent_at[a] for a in seen_at if a in sent_at]
+    return {
+        "articles": len(corpus),
+        "seconds": round(elapsed, 2),
+        "articles_per_s": round(len(corpus) / elapsed, 2),
+        "latency_s": {
+            "p50": round(percentile(latencies, 50), 2),
+            "p95": round(percentile(latencies, 95), 2),
+            "p99": round(percentile(latencies, 99), 2),
+            "measured_articles": len(latencies),
+        },
+        "stages": stages,
+    }
+
+
+def filler_incident() -> Incident:
+    now = utc_now()
+    return Incident(
+        incident_id="filler", revision=1, title="filler", occurred=Occurred(), location=Location(name="filler"),
+        weapons=[], casualties={}, claims=[], reports=[], first_seen_at=now, updated_at=now,
+    )  # fmt: skip
+
+
+def prefill_dedup_store(client: redis.Redis, url: str, articles: int, rng: np.random.Generator) -> None:
+    """`articles` articles' worth of dedup state: incidents of 3 reports over 300 places, a month old."""
+    filler, month_ago = filler_incident(), utc_now() - timedelta(days=30)
+    index = NearDuplicateIndex(url)
+    pipe = client.pipeline(transaction=False)
+    with index.lsh.insertion_session(buffer_size=5000) as session:
+        for n in range(articles // 3):
+            place, incident_id = str(1_000_000 + n % 300), f"inc_fill{n:07d}"
+            evidence = []
+            for k in range(3):
+                article_id = f"fill-{n}-{k}"
+                hashvalues = rng.integers(0, 2**32 - 1, MINHASH_PERMUTATIONS, dtype=np.uint64).tolist()
+                evidence.append(
+                    ReportEvidence(
+                        article_id=article_id,
+                        fingerprint=article_id,
+                        ingested_at=month_ago,
+                        date=f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                        attack_types=["missile"],
+                        figures={},
+                        minhash=hashvalues,
+                    )
+                )
+                session.insert(article_id, NearDuplicateIndex._minhash(hashvalues))
+                pipe.set(ARTICLE_KEY.format(article_id), incident_id)
+            incident = filler.model_copy(update={"incident_id": incident_id})
+            record = IncidentRecord(incident=incident, place_key=place, evidence=evidence)
+            pipe.set(INCIDENT_KEY.format(incident_id), record.model_dump_json())
+            pipe.zadd(PLACE_KEY.format(place), {incident_id: time.time() - 86400 * 30})
+            if n % 1000 == 999:
+                pipe.execute()
+    pipe.execute()
+
+
+def dedup_cost(figures: list[FiguresArticle], prefilled: int) -> dict[str, float]:
+    """ms per article of dedup's decision and transaction, with `prefilled` articles already stored."""
+    with private_redis() as url:
+        client = redis.Redis.from_url(url)
+        prefill_dedup_store(client, url, prefilled, np.random.default_rng(1))
+        index = NearDuplicateIndex(url)
+
+        async def run() -> float:
+            aclient = aioredis.Redis.from_url(url)
+
+            def publish(pipe: Any, changes: list[IncidentChange]) -> None:
+                for change in changes:
+                    pipe.xadd(Stream.INCIDENT_CHANGES, {PAYLOAD_FIELD: change.to_bytes()})
+
+            start = time.perf_counter()
+            for article in figures:
+                await record_article(aclient, article, timedelta(hours=72), publish, index)
+            seconds = time.perf_counter() - start
+            await aclient.aclose()
+            return seconds
+
+        seconds = asyncio.run(run())
+    return {"prefilled_articles": prefilled, "ms_per_article": round(1000 * seconds / len(figures), 2)}
+
+
+def stage_functions(corpus: list[CorpusArticle]) -> dict[str, dict[str, float]]:
+    nlp = load_pipeline()
+    raws = [RawArticle.model_validate(a.fields) for a in corpus]
+    timings: dict[str, float] = {}
+
+    def timed(name: str, work: Any) -> Any:
         start = time.perf_counter()
-        cleaned = []
-        for raw in raws:
-            with contextlib.suppress(Rejected):
-                cleaned.append(clean_article(raw, ingested_at=utc_now(), max_bytes=200_000))
-        timings["clean"] += time.perf_counter() - start
-        start = time.perf_counter()
-        docs = parse_articles(nlp, cleaned)
-        timings["spacy_parse"] += time.perf_counter() - start
-        start = time.perf_counter()
-        entities = [extract_entities(a, d) for a, d in zip(cleaned, docs, strict=True)]
-        timings["entities_after_parse"] += time.perf_counter() - start
-        start = time.perf_counter()
-        figures = [figures_for(e) for e in entities]
-        timings["casualties"] += time.perf_counter() - start
-        start = time.perf_counter()
+        result = work()
+        timings[name] = time.perf_counter() - start
+        return result
+
+    cleaned = timed("clean", lambda: [clean_article(r, ingested_at=utc_now(), max_bytes=10**6) for r in raws])
+    docs = timed("spacy_parse", lambda: parse_articles(nlp, cleaned))
+    entities = timed(
+        "entities_after_parse", lambda: [extract_entities(a, d) for a, d in zip(cleaned, docs, strict=True)]
+    )
+    figures = timed("casualties", lambda: [figures_for(e) for e in entities])
+
+    def cluster() -> None:
         records: dict[str, IncidentRecord] = {}
         for article in figures:
             decision = decide(article, list(records.values()), timedelta(hours=72))
             applied = apply(article, decision, records.get(decision.incident_id))
             if applied is not None:
                 records[applied.record.incident_id] = applied.record
-        timings["dedup_decide"] += time.perf_counter() - start
-        articles += len(cleaned)
+
+    timed("dedup_decide", cluster)
     parse = timings["spacy_parse"]
-    rows = {
-        stage: {
-            "articles_per_s": round(articles / seconds, 1),
-            "ms_per_article": round(1000 * seconds / articles, 2),
-            "times_faster_than_spacy_parse": round(parse / seconds, 1),
-        }
-        for stage, seconds in timings.items()
+    return {
+        name: {"ms_per_article": round(1000 * s / len(corpus), 2), "times_faster_than_spacy_parse": round(parse / s, 1)}
+        for name, s in timings.items()
     }
-    print(f"{'stage':22} {'articles/s':>11} {'ms/article':>11} {'x spaCy parse':>14}")
-    for stage, row in rows.items():
-        print(
-            f"{stage:22} {row['articles_per_s']:>11} {row['ms_per_article']:>11} "
-            f"{row['times_faster_than_spacy_parse']:>14}"
-        )
-    result = {"date": datetime.now(UTC).isoformat(), "articles": articles, "rounds": ROUNDS, "stages": rows}
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=240, help="corpus size for the pipeline runs")
+    parser.add_argument("--replicas", default="1,2,4", help="entity-stage replicas to try")
+    parser.add_argument("--dedup-sizes", default="10000,100000", help="dedup store sizes to compare")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    corpus = generate(seed=2026, incidents=max(1, args.articles // 2), copy_rate=0.1, background=True)[: args.articles]
+    words = [len(str(a.fields["text"]).split()) for a in corpus]
+    print(f"corpus: {len(corpus)} articles, {min(words)}-{max(words)} words (median {statistics.median(words):.0f})")
+    texts = [
+        clean_article(RawArticle.model_validate(a.fields), ingested_at=utc_now(), max_bytes=10**6).text for a in corpus
+    ]
+
+    result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()}}
+    result["bare_spacy"] = bare_spacy(texts, batch_size=16)
+    print(f"bare spaCy: {result['bare_spacy']['articles_per_s']:.1f} articles/s")
+    result["stage_functions"] = stage_functions(corpus)
+
+    result["pipeline"] = {}
+    for replicas in [int(r) for r in args.replicas.split(",")]:
+        run = pipeline_over_redis(corpus, replicas)
+        run["ratio_to_bare_spacy"] = round(run["articles_per_s"] / result["bare_spacy"]["articles_per_s"], 3)
+        result["pipeline"][str(replicas)] = run
+        rate, ratio = run["articles_per_s"], run["ratio_to_bare_spacy"]
+        print(f"pipeline, {replicas} entity replica(s): {rate:.1f} articles/s, ratio {ratio:.2f}")
+
+    figures = [figures_from(a) for a in corpus[:200]]
+    result["dedup_cost"] = [dedup_cost(figures, int(size)) for size in args.dedup_sizes.split(",")]
+    costs = result["dedup_cost"]
+    result["dedup_cost_ratio"] = round(costs[-1]["ms_per_article"] / costs[0]["ms_per_article"], 2)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    print_table(result)
     out = REPO / "bench" / "results" / f"{datetime.now(UTC).date()}.json"
+    out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {out.relative_to(REPO)}", file=sys.stderr)
+    print(f"written to {out.relative_to(REPO)} in {result['seconds']}s", file=sys.stderr)
+
+
+def figures_from(article: CorpusArticle) -> FiguresArticle:
+    incident = article.incident
+    assert incident is not None
+    published = datetime.fromisoformat(str(article.fields["published_at"]))
+    return figures_article(
+        article.article_id, incident.city, str(article.fields["text"]), published, article.figures,
+        weapon=incident.weapon_id, day=incident.day.date().isoformat(),
+    )  # fmt: skip
+
+
+def print_table(result: dict[str, Any]) -> None:
+    bare = result["bare_spacy"]["articles_per_s"]
+    print(f"\n{'measure':44} {'value':>12}")
+    print(f"{'bare spaCy (articles/s)':44} {bare:>12.1f}")
+    for replicas, run in result["pipeline"].items():
+        print(f"{f'pipeline, {replicas} entity replica(s) (articles/s)':44} {run['articles_per_s']:>12.1f}")
+        print(f"{'  ratio pipeline / bare spaCy':44} {run['ratio_to_bare_spacy']:>12.2f}")
+        lat = run["latency_s"]
+        print(f"{'  latency p50 / p95 / p99 (s)':44} {lat['p50']:>4} / {lat['p95']} / {lat['p99']}")
+    one = result["pipeline"][next(iter(result["pipeline"]))]
+    print(f"\n{'stage (1 replica each)':16} {'CPU s':>8} {'articles/CPU s':>15} {'peak RSS MB':>12}")
+    for stage, stats in one["stages"].items():
+        print(f"{stage:16} {stats['cpu_s']:>8} {stats['articles_per_cpu_s']!s:>15} {stats['peak_rss_mb']:>12}")
+    print(f"\n{'stage function':22} {'ms/article':>11} {'x faster than spaCy parse':>26}")
+    for name, row in result["stage_functions"].items():
+        print(f"{name:22} {row['ms_per_article']:>11} {row['times_faster_than_spacy_parse']:>26}")
+    print()
+    for cost in result["dedup_cost"]:
+        print(f"dedup with {cost['prefilled_articles']:>7,} articles stored: {cost['ms_per_article']} ms/article")
+    print(f"dedup cost ratio (largest / smallest store): {result['dedup_cost_ratio']}")
 
 
 if __name__ == "__main__":

@@ -8,20 +8,23 @@ itself travels on as a DocBin so that later stages never parse again.
 from __future__ import annotations
 
 import base64
+import zlib
 import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
 
 import dateparser
+import numpy as np
+import orjson
 import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 
 from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Place, Weapon
 from services.entities.gazetteer import (
@@ -38,8 +41,9 @@ ATTACK_WORDS = {
     "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit",
     "target", "bombard", "bombardment", "slam", "destroy", "shatter", "rubble",
 }  # fmt: skip
-DOCBIN_ATTRS = ["ORTH", "SPACY", "TAG", "POS", "MORPH", "LEMMA", "DEP", "HEAD", "SENT_START",
-                "ENT_IOB", "ENT_TYPE", "ENT_KB_ID", "LIKE_NUM"]  # fmt: skip
+# What later stages read of the parse. Words and spaces travel beside the array.
+ANNOTATION_ATTRS = ["TAG", "POS", "LEMMA", "DEP", "HEAD", "SENT_START", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID"]
+STRING_COLUMNS = [0, 2, 3, 7, 8]  # the columns that hold string hashes (TAG, LEMMA, DEP, ENT_TYPE, ENT_KB_ID)
 
 
 @cache
@@ -109,15 +113,33 @@ def parse_articles(nlp: Language, articles: Sequence[CleanArticle], batch_size: 
 
 
 def doc_to_annotation(doc: Doc) -> str:
-    docbin = DocBin(attrs=DOCBIN_ATTRS, store_user_data=False)
-    docbin.add(doc)
-    return base64.b64encode(docbin.to_bytes()).decode("ascii")
+    """The parse as compact JSON: words, spaces, the strings it uses and one uint64 array.
+
+    This is what spaCy's DocBin stores, without its msgpack layer, which costs more per
+    article than everything else the entity stage does beside the parse.
+    """
+    array = doc.to_array(ANNOTATION_ATTRS)
+    hashes = np.unique(array[:, STRING_COLUMNS])
+    strings = [doc.vocab.strings[int(h)] for h in hashes if h and int(h) in doc.vocab.strings]
+    payload = {
+        "v": 1,
+        "attrs": ANNOTATION_ATTRS,
+        "words": [t.text for t in doc],
+        "spaces": [bool(t.whitespace_) for t in doc],
+        "strings": strings,
+        "array": base64.b64encode(array.astype(np.uint64).tobytes()).decode("ascii"),
+    }
+    return base64.b64encode(zlib.compress(orjson.dumps(payload), 1)).decode("ascii")
 
 
 def annotation_to_doc(annotation: str, vocab: spacy.vocab.Vocab) -> Doc:
-    """Rebuild the parsed Doc from a DocBin, with any vocabulary (no model needed)."""
-    docs = list(DocBin().from_bytes(base64.b64decode(annotation)).get_docs(vocab))
-    return docs[0]
+    """Rebuild the parsed Doc with any vocabulary (no model needed)."""
+    payload = orjson.loads(zlib.decompress(base64.b64decode(annotation)))
+    for string in payload["strings"]:
+        vocab.strings.add(string)
+    doc = Doc(vocab, words=payload["words"], spaces=payload["spaces"])
+    array = np.frombuffer(base64.b64decode(payload["array"]), dtype=np.uint64).reshape(len(doc), -1)
+    return doc.from_array(payload["attrs"], array)
 
 
 # ----------------------------------------------------------------------------- places
@@ -136,7 +158,9 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
     places: dict[tuple[str, str], Place] = {}
     spellings: dict[tuple[str, str], Counter[str]] = {}
     scores: dict[tuple[str, str], float] = defaultdict(float)
-    first_sentences = {sent.start for sent in list(doc.sents)[:3]}
+    sentences = list(doc.sents)
+    first_sentences = {sent.start for sent in sentences[:3]}
+    attack_sentences = attack_sentence_starts(doc)
     for ent in geo_spans:
         candidates = index.get(place_key(ent.text), ())
         if not candidates:
@@ -154,7 +178,7 @@ def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place |
                 name=name, mention=ent.text, geonames_id=entry.geonames_id if kind != "region" else None,
                 country_code=entry.country_code, lat=entry.lat, lon=entry.lon, kind=kind,
             )  # fmt: skip
-        scores[key] += _mention_weight(ent, first_sentences)
+        scores[key] += _mention_weight(ent, first_sentences, attack_sentences)
     if dateline:
         entries = index.get(place_key(dateline))
         if entries:
@@ -189,13 +213,28 @@ def _prefer_country(candidates: Sequence[GeoEntry], countries: Counter[str]) -> 
     return candidates[0]
 
 
-def _mention_weight(ent: Span, first_sentences: set[int]) -> float:
+def attack_sentence_starts(doc: Doc) -> set[int]:
+    """Starts of the sentences that speak of an attack (array work: token loops are slow)."""
+    lemmas, starts = doc.to_array(["LEMMA", "SENT_START"]).T
+    attack = np.isin(lemmas, _attack_hashes(doc.vocab.strings))
+    sentence_starts = np.flatnonzero(starts == 1)
+    if not attack.any() or not len(sentence_starts):
+        return set()
+    owners = np.searchsorted(sentence_starts, np.flatnonzero(attack), side="right") - 1
+    return {int(sentence_starts[i]) for i in owners if i >= 0}
+
+
+def _attack_hashes(strings: Any) -> np.ndarray:
+    return np.array([strings.add(word) for word in ATTACK_WORDS], dtype=np.uint64)
+
+
+def _mention_weight(ent: Span, first_sentences: set[int], attack_sentences: set[int]) -> float:
     """A mention counts more near the top and in a sentence about an attack."""
     weight = 1.0
-    sentence = ent.sent
-    if sentence.start in first_sentences:
+    sentence_start = ent.sent.start
+    if sentence_start in first_sentences:
         weight += 2
-    if any(t.lemma_.lower() in ATTACK_WORDS for t in sentence):
+    if sentence_start in attack_sentences:
         weight += 2
     if ent.root.head.lower_ in {"in", "on", "into", "at"} and ent.root.head.head.lemma_ in ATTACK_WORDS:
         weight += 1
@@ -312,12 +351,14 @@ def resolve_perpetrator(doc: Doc) -> str | None:
     """The party named as attacking: 'a Russian missile strike' -> Russia."""
     demonyms: dict[str, str] = actor_knowledge()["demonyms"]  # type: ignore[assignment]
     weapon_heads = {span.root.i for span in doc.spans.get("weapons", [])}
+    attack_heads = ATTACK_WORDS | {"launch"}
     named = Counter(
         demonyms[token.text]
-        for token in doc
+        for ent in doc.ents  # parties are inside named entities: no need to walk every token
+        for token in ent
         if token.text in demonyms
         and token.dep_ in ("amod", "compound", "poss", "nsubj")
-        and (token.head.i in weapon_heads or token.head.lemma_.lower() in ATTACK_WORDS | {"launch"})
+        and (token.head.i in weapon_heads or token.head.lemma_.lower() in attack_heads)
     )
     return named.most_common(1)[0][0] if named else None
 
@@ -325,8 +366,19 @@ def resolve_perpetrator(doc: Doc) -> str | None:
 VAGUE_TIME_WORDS = {"late", "early", "on", "in", "mid", "the", "last", "this", "past", "overnight", "into"}
 
 
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+DAY_PARTS = {"morning", "afternoon", "evening", "night", "overnight", "late", "early", "on", "last", "this", "the"}
+
+
 def parse_date_expression(text: str, settings: dict[str, Any]) -> datetime | None:
-    """dateparser, after dropping the words it does not know: 'late Thursday' -> 'Thursday'."""
+    """A weekday ('on Friday evening') counts back from the publication day, cheaply; anything
+    else goes to dateparser, after dropping words it does not know: 'late Thursday' -> 'Thursday'."""
+    words = [w.lower().strip(".,") for w in text.split()]
+    weekdays = [w for w in words if w in WEEKDAYS]
+    if len(weekdays) == 1 and all(w in DAY_PARTS or w in WEEKDAYS for w in words):
+        base: datetime = settings["RELATIVE_BASE"]
+        back = (base.weekday() - WEEKDAYS.index(weekdays[0])) % 7
+        return base - timedelta(days=back)
     parsed = dateparser.parse(text, languages=["en"], settings=settings)
     if parsed is None:
         words = [w for w in text.split() if w.lower() not in VAGUE_TIME_WORDS]
@@ -342,8 +394,9 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
         first = expressions[0].text if expressions else None
         return Occurred(date=None, precision="unknown", expression=first)
     settings = {"RELATIVE_BASE": published_at.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
+    attack_sentences = attack_sentence_starts(doc)
     for ent in expressions[:8]:
-        if not any(t.lemma_.lower() in ATTACK_WORDS for t in ent.sent):
+        if ent.sent.start not in attack_sentences:
             continue
         parsed = parse_date_expression(ent.text, settings)
         if parsed is not None:

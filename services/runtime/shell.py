@@ -206,6 +206,8 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
         ensure_groups(SyncRedis.from_url(settings.redis_url or ""), [(worker.stage, worker.input_stream)])
         clients["redis"] = Redis.from_url(settings.redis_url or "")
         await worker.setup(clients["redis"])
+        # Joining the group only once set up (models loaded) lets XINFO CONSUMERS show who is ready.
+        await clients["redis"].xgroup_createconsumer(worker.input_stream, worker.stage, consumer)
         log.info("%s worker %s reading %s", worker.stage, consumer, worker.input_stream)
 
     @app.after_shutdown

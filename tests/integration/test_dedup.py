@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from faststream import TestApp
 
-from bench.corpus import CorpusArticle, generate
+from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
@@ -20,7 +20,6 @@ from services.entities.extract import extract_batch
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, stage_progress
-from tests.builders import figures_article
 
 
 def figures_from_truth(article: CorpusArticle) -> FiguresArticle:

@@ -9,6 +9,7 @@ import orjson
 import redis
 from faststream import TestApp
 
+from bench.corpus import figures_article
 from services.contracts import PAYLOAD_FIELD, Stream
 from services.dedup.cluster import IncidentRecord, decide
 from services.dedup.store import outcome
@@ -17,7 +18,6 @@ from services.publisher.worker import PublisherWorker
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, read_feed, stage_progress
-from tests.builders import figures_article
 
 T0 = datetime(2026, 5, 4, 6, tzinfo=UTC)
 EARLY = (
