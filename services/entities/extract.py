@@ -8,9 +8,9 @@ itself travels on as a DocBin so that later stages never parse again.
 from __future__ import annotations
 
 import base64
-import zlib
 import json
 import re
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -42,7 +42,7 @@ ATTACK_WORDS = {
     "target", "bombard", "bombardment", "slam", "destroy", "shatter", "rubble",
 }  # fmt: skip
 # What later stages read of the parse. Words and spaces travel beside the array.
-ANNOTATION_ATTRS = ["TAG", "POS", "LEMMA", "DEP", "HEAD", "SENT_START", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID"]
+ANNOTATION_ATTRS = ("TAG", "POS", "LEMMA", "DEP", "HEAD", "SENT_START", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID")
 STRING_COLUMNS = [0, 2, 3, 7, 8]  # the columns that hold string hashes (TAG, LEMMA, DEP, ENT_TYPE, ENT_KB_ID)
 
 
@@ -118,9 +118,9 @@ def doc_to_annotation(doc: Doc) -> str:
     This is what spaCy's DocBin stores, without its msgpack layer, which costs more per
     article than everything else the entity stage does beside the parse.
     """
-    array = doc.to_array(ANNOTATION_ATTRS)
-    hashes = np.unique(array[:, STRING_COLUMNS])
-    strings = [doc.vocab.strings[int(h)] for h in hashes if h and int(h) in doc.vocab.strings]
+    array = doc.to_array(list(ANNOTATION_ATTRS))
+    store: Any = doc.vocab.strings
+    strings = [store[int(h)] for h in np.unique(array[:, STRING_COLUMNS]) if h and int(h) in store]
     payload = {
         "v": 1,
         "attrs": ANNOTATION_ATTRS,
@@ -139,7 +139,7 @@ def annotation_to_doc(annotation: str, vocab: spacy.vocab.Vocab) -> Doc:
         vocab.strings.add(string)
     doc = Doc(vocab, words=payload["words"], spaces=payload["spaces"])
     array = np.frombuffer(base64.b64decode(payload["array"]), dtype=np.uint64).reshape(len(doc), -1)
-    return doc.from_array(payload["attrs"], array)
+    return doc.from_array(payload["attrs"], array)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- places
