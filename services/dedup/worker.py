@@ -35,8 +35,12 @@ class DedupWorker(StageWorker[FiguresArticle]):
 
             try:
                 decision, _ = await record_article(redis, article, window, publish, self.near_duplicates)
-                log.info("dedup %s -> %s %s (%s)", article.meta.article_id, decision.action,
-                         decision.incident_id, decision.reason)  # fmt: skip
+                log.info(
+                    "dedup %s -> %s %s (%s)", article.meta.article_id, decision.action, decision.incident_id,
+                    decision.reason,
+                    extra={"stage": "dedup", "article_id": article.meta.article_id,
+                           "incident_id": decision.incident_id},
+                )  # fmt: skip
             except Exception as error:
                 log.exception("dedup failed on %s", delivery.entry_id)
                 await self.record_error(redis, delivery, error)

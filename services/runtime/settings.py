@@ -35,6 +35,10 @@ class Settings(BaseSettings):
         None, description="Consumer name in the stage's group; unique per process by default."
     )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: str = Field("json", description="json (one object per line) or text.")
+    metrics_port: int = Field(
+        0, ge=0, description="Serve /metrics (Prometheus) and /healthz on this port; 0 turns it off."
+    )
 
     def consumer(self, stage: str) -> str:
         if self.consumer_name:

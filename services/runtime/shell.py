@@ -10,7 +10,9 @@ is published, and an entry delivered more than `max_deliveries` times goes to `d
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -33,6 +35,17 @@ from services.contracts import (
     StageName,
     Stream,
     utc_now,
+)
+from services.runtime.observability import (
+    DEAD_LETTERED,
+    FAILED,
+    LAG,
+    PENDING,
+    PROCESSED,
+    PROCESSING,
+    Health,
+    configure_logging,
+    serve_metrics,
 )
 from services.runtime.settings import Settings
 from services.runtime.streams import ensure_groups
@@ -67,6 +80,7 @@ class StageWorker(Generic[InT]):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.failures = 0  # entries this process failed on unexpectedly, for the metrics
 
     async def setup(self, redis: Redis) -> None:
         """Load what the stage needs (models, connections) once per process."""
@@ -145,7 +159,12 @@ class StageWorker(Generic[InT]):
         )
         pipe.xadd(Stream.DEADLETTER, {PAYLOAD_FIELD: letter.to_bytes()})
         pipe.hdel(ERRORS_KEY.format(stage=self.stage), delivery.entry_id)
-        log.warning("dead letter from %s: %s (%s)", self.stage, reason, error[:200])
+        DEAD_LETTERED.labels(self.stage, reason).inc()
+        log.warning(
+            "dead letter from %s: %s (%s)", self.stage, reason, error[:200],
+            extra={"stage": str(self.stage), "article_id": letter.article_id, "entry_id": delivery.entry_id,
+                   "reason": reason},
+        )  # fmt: skip
 
     async def dead_letter_now(self, redis: Redis, delivery: Delivery, rejected: Rejected) -> None:
         pipe = redis.pipeline(transaction=True)
@@ -154,6 +173,8 @@ class StageWorker(Generic[InT]):
         await pipe.execute()
 
     async def record_error(self, redis: Redis, delivery: Delivery, error: BaseException) -> None:
+        self.failures += 1
+        FAILED.labels(self.stage).inc()
         await redis.hset(ERRORS_KEY.format(stage=self.stage), delivery.entry_id, f"{type(error).__name__}: {error}")
 
     async def give_up(self, redis: Redis, delivery: Delivery) -> None:
@@ -195,11 +216,13 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
     """The FastStream application that runs one stage: a broker and two subscribers."""
     if not settings.redis_url:
         raise SystemExit("INCIDENTFEED_REDIS_URL is not set: say which Redis the worker should use.")
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     broker = new_broker(settings)
     app = FastStream(broker)
     clients: dict[str, Redis] = {}
     consumer = settings.consumer(worker.stage)
+    health = Health()
+    tasks: list[asyncio.Task[None]] = []
 
     @app.on_startup
     async def connect() -> None:
@@ -209,9 +232,16 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
         # Joining the group only once set up (models loaded) lets XINFO CONSUMERS show who is ready.
         await clients["redis"].xgroup_createconsumer(worker.input_stream, worker.stage, consumer)
         log.info("%s worker %s reading %s", worker.stage, consumer, worker.input_stream)
+        if settings.metrics_port:
+            serve_metrics(settings.metrics_port, health)
+        health.started = True
+        tasks.append(asyncio.create_task(watch_group(clients["redis"], worker, health)))
 
     @app.after_shutdown
     async def disconnect() -> None:
+        health.started = False
+        for task in tasks:
+            task.cancel()
         if "redis" in clients:
             await clients["redis"].aclose()
 
@@ -257,7 +287,7 @@ def register_stage(
             Delivery(_entry_id(entry_id), fields)
             for entry_id, fields in zip(raw["message_ids"], raw["data"], strict=True)
         ]
-        await worker.handle(clients["redis"], deliveries)
+        await handle_measured(worker, clients["redis"], deliveries)
 
     @broker.subscriber(
         stream=StreamSub(
@@ -283,7 +313,7 @@ def register_stage(
             await worker.give_up(client, delivery)
         else:
             log.info("%s reclaimed entry %s (delivery %d)", worker.stage, entry_id, deliveries)
-            await worker.handle(client, [delivery])
+            await handle_measured(worker, client, [delivery])
 
     # Registered for the AsyncAPI document only: the shell publishes through its own pipeline.
     broker.publisher(
@@ -292,6 +322,27 @@ def register_stage(
         title=f"{worker.stage}:{worker.output_stream}",
         description=f"What the {worker.stage} stage publishes.",
     )
+
+
+async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: list[Delivery]) -> None:
+    failures_before, started = worker.failures, time.perf_counter()
+    await worker.handle(redis, deliveries)
+    PROCESSING.labels(worker.stage).observe(time.perf_counter() - started)
+    PROCESSED.labels(worker.stage).inc(len(deliveries) - (worker.failures - failures_before))
+
+
+async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, every_s: float = 2.0) -> None:
+    """Keep the lag and pending gauges current, and note that Redis answers."""
+    while True:
+        try:
+            for group in await redis.xinfo_groups(worker.input_stream):
+                if _entry_id(group["name"]) == worker.stage:
+                    LAG.labels(worker.stage).set(group.get("lag") or 0)
+                    PENDING.labels(worker.stage).set(group["pending"])
+            health.redis_ok()
+        except Exception as error:  # Redis away: the health endpoint will say so
+            log.warning("cannot read %s's group: %s", worker.stage, error)
+        await asyncio.sleep(every_s)
 
 
 async def _keep_entries_raw(message: Any, original_parser: Any) -> Any:
