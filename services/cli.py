@@ -25,6 +25,7 @@ from services.ingest import ArticleInput, InputError, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings
 from services.runtime.streams import (
+    backlog,
     ensure_groups,
     last_id,
     read_dead_letters,
@@ -70,10 +71,30 @@ def _read(paths: list[str]) -> list[ArticleInput]:
     return articles
 
 
-def _push_with_progress(client: redis.Redis, articles: list[ArticleInput]) -> None:
+class PipelineFull(Exception):
+    pass
+
+
+def _push_with_progress(
+    client: redis.Redis, articles: list[ArticleInput], max_backlog: int, wait_timeout: float | None = None
+) -> None:
+    """Push with a progress bar, waiting while articles.raw holds `max_backlog` unfinished entries."""
     with _progress() as progress:
         task = progress.add_task("ingesting", total=len(articles))
-        for sent in push(client, articles):
+
+        def wait_for_room(count: int) -> None:
+            deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
+            while (waiting := backlog(client, Stream.RAW)) + count > max_backlog:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise PipelineFull(
+                        f"the pipeline is full ({waiting} articles waiting in {Stream.RAW}, limit "
+                        f"INCIDENTFEED_MAX_BACKLOG={max_backlog}); try again when the workers have caught up"
+                    )
+                progress.update(task, description=f"waiting: {waiting} articles in the pipeline")
+                time.sleep(0.5)
+            progress.update(task, description="ingesting")
+
+        for sent in push(client, articles, chunk=min(100, max_backlog), wait_for_room=wait_for_room):
             progress.update(task, completed=sent)
 
 
@@ -172,7 +193,7 @@ def run(
         log_file = Path(workdir) / "workers.log"
         workers = start_workers(url, log_file)
         try:
-            _push_with_progress(client, articles)
+            _push_with_progress(client, articles, settings.max_backlog)
             wait_until_drained(client, workers, len(articles), timeout, log_file)
         finally:
             stop_workers(workers)
@@ -235,8 +256,17 @@ def _toll(toll: dict[str, int] | None) -> str:
 
 
 @app.command()
-def ingest(paths: PathsArg) -> None:
-    """Push articles to articles.raw (for workers already running, e.g. under compose)."""
+def ingest(
+    paths: PathsArg,
+    wait_timeout: Annotated[
+        float | None,
+        typer.Option(help="While the pipeline is full, wait at most this many seconds, then refuse (exit 3)."),
+    ] = None,
+) -> None:
+    """Push articles to articles.raw (for workers already running, e.g. under compose).
+
+    While INCIDENTFEED_MAX_BACKLOG articles wait unprocessed, it waits for the workers.
+    """
     settings = Settings()
     if not settings.redis_url:
         err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the workers use.[/red]")
@@ -244,7 +274,11 @@ def ingest(paths: PathsArg) -> None:
     articles = _read(paths)
     client = _client(settings.redis_url)
     ensure_groups(client)
-    _push_with_progress(client, articles)
+    try:
+        _push_with_progress(client, articles, settings.max_backlog, wait_timeout)
+    except PipelineFull as full:
+        err.print(f"[red]{full}[/red]")
+        raise typer.Exit(3) from full
     err.print(f"{len(articles)} articles sent to {Stream.RAW}")
 
 

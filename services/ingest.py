@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,9 +105,20 @@ def entry_payload(article: ArticleInput) -> bytes:
     return orjson.dumps(article.fields)
 
 
-def push(client: redis.Redis, articles: list[ArticleInput], chunk: int = 100) -> Iterator[int]:
-    """XADD the articles in pipelined chunks; yields how many went after each chunk."""
+def push(
+    client: redis.Redis,
+    articles: list[ArticleInput],
+    chunk: int = 100,
+    wait_for_room: Callable[[int], None] | None = None,
+) -> Iterator[int]:
+    """XADD the articles in pipelined chunks; yields how many went after each chunk.
+
+    `wait_for_room(n)` is called before each chunk of n: it returns when the pipeline can take
+    them, or raises (backpressure).
+    """
     for start in range(0, len(articles), chunk):
+        if wait_for_room is not None:
+            wait_for_room(len(articles[start : start + chunk]))
         pipe = client.pipeline(transaction=False)
         for article in articles[start : start + chunk]:
             pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})

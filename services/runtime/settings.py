@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         description="A pending entry idle this long is reclaimed from a crashed or stuck peer.",
     )
     max_article_bytes: int = Field(200_000, ge=1, description="Larger articles are refused.")
+    max_backlog: int = Field(
+        10_000, ge=1, description="Unprocessed entries a stream may hold before its producer waits (backpressure)."
+    )
     feed_maxlen: int = Field(100_000, ge=1, description="Approximate length kept of feed.v1.")
     dedup_window_hours: int = Field(
         72, ge=1, description="Articles without a known date join incidents seen this recently."

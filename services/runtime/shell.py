@@ -28,6 +28,7 @@ from redis.asyncio.client import Pipeline
 
 from services.contracts import (
     PAYLOAD_FIELD,
+    PIPELINE,
     STREAM_MODELS,
     DeadLetter,
     Message,
@@ -81,6 +82,7 @@ class StageWorker(Generic[InT]):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.failures = 0  # entries this process failed on unexpectedly, for the metrics
+        self.trimmed_at = 0.0
 
     async def setup(self, redis: Redis) -> None:
         """Load what the stage needs (models, connections) once per process."""
@@ -324,11 +326,46 @@ def register_stage(
     )
 
 
+async def wait_for_room(worker: StageWorker[Any], redis: Redis) -> None:
+    """Backpressure: while the next stage has `max_backlog` entries unfinished, hold the batch."""
+    next_stage = next((stage for stage, input_stream, _ in PIPELINE if input_stream == worker.output_stream), None)
+    if next_stage is None:
+        return
+    waited = False
+    while True:
+        groups = await redis.xinfo_groups(worker.output_stream)
+        group = next((g for g in groups if _entry_id(g["name"]) == next_stage), None)
+        behind = (group.get("lag") or 0) + group["pending"] if group else 0
+        if behind < worker.settings.max_backlog:
+            return
+        if not waited:
+            log.info("%s waits: %s has %d entries unfinished", worker.stage, worker.output_stream, behind)
+            waited = True
+        await asyncio.sleep(0.5)
+
+
+async def trim_finished(worker: StageWorker[Any], redis: Redis) -> None:
+    """Drop the input entries this stage's group has finished, so that streams stay bounded."""
+    for group in await redis.xinfo_groups(worker.input_stream):
+        if _entry_id(group["name"]) != worker.stage:
+            continue
+        oldest = _entry_id(group["last-delivered-id"])
+        if group["pending"]:
+            summary = await redis.xpending(worker.input_stream, worker.stage)
+            oldest = _entry_id(summary["min"])
+        if oldest != "0-0":
+            await redis.xtrim(worker.input_stream, minid=oldest, approximate=True)
+
+
 async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: list[Delivery]) -> None:
+    await wait_for_room(worker, redis)
     failures_before, started = worker.failures, time.perf_counter()
     await worker.handle(redis, deliveries)
     PROCESSING.labels(worker.stage).observe(time.perf_counter() - started)
     PROCESSED.labels(worker.stage).inc(len(deliveries) - (worker.failures - failures_before))
+    if time.monotonic() - worker.trimmed_at > 1.0:
+        worker.trimmed_at = time.monotonic()
+        await trim_finished(worker, redis)
 
 
 async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, every_s: float = 2.0) -> None:

@@ -59,6 +59,14 @@ def stage_progress(client: redis.Redis) -> list[StageProgress]:
     return progress
 
 
+def backlog(client: redis.Redis, stream: Stream) -> int:
+    """Entries of a stream its consumer group has not finished (unread plus unacknowledged)."""
+    for stage, input_stream, _ in PIPELINE:
+        if input_stream == stream:
+            return next(s.lag + s.pending for s in stage_progress(client) if s.stage == stage)
+    return 0
+
+
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
