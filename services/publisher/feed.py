@@ -9,21 +9,31 @@ REVISION_KEY = "feed.v1.revision"
 HISTORY_KEY = "feed.v1.history:{}"
 """List: every CloudEvent published for one incident, oldest first."""
 
-# Publish only a newer revision; the feed entry, the compacted view, the history and the
-# XACK of the input happen together or not at all.
-PUBLISH_IF_NEWER = """
+# Revisions go out in order: revision r right after r-1. An older or repeated one is only
+# acknowledged (0); one that arrives before its predecessor (after a retry) is left pending (-1)
+# until the predecessor is out, unless ARGV[7] forces it (its last delivery: better a gap than a loss).
+# The feed entry, the compacted view, the history and the XACK happen together or not at all.
+PUBLISH_IN_ORDER = """
 local current = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-local published = 0
-if tonumber(ARGV[2]) > current then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[3])
-  redis.call('RPUSH', KEYS[5], ARGV[3])
-  published = 1
+local revision = tonumber(ARGV[2])
+if revision <= current then
+  redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
+  return 0
 end
+if revision > current + 1 and ARGV[7] ~= '1' then
+  return -1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[3])
+redis.call('RPUSH', KEYS[5], ARGV[3])
 redis.call('XACK', KEYS[4], ARGV[5], ARGV[6])
-return published
+return 1
 """
+
+
+class RevisionOutOfOrder(Exception):
+    """A revision came before its predecessor was published; it is retried later."""
 
 
 def to_event(change: IncidentChange) -> FeedEvent:

@@ -40,34 +40,53 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class RedisServer:
+    """A redis-server process on a fixed port and directory, which can be stopped and started."""
+
+    def __init__(self, workdir: str, appendonly: bool = False, port: int | None = None) -> None:
+        self.binary = find_redis_server()
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.appendonly = appendonly
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--dir", self.workdir,
+            "--save", "",
+            "--appendonly", "yes" if self.appendonly else "no",
+            "--appendfsync", "everysec",
+            "--daemonize", "no",
+        ]  # fmt: skip
+        log = open(Path(self.workdir) / "redis.log", "ab")  # noqa: SIM115 - the server writes to it while it runs
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        wait_until_up(self.url, self.process)
+
+    def stop(self) -> None:
+        """SIGTERM: Redis flushes its append-only file and exits."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.process = None
+
+
 @contextlib.contextmanager
 def private_redis(appendonly: bool = False) -> Iterator[str]:
     """Start redis-server, yield its URL, and remove it and its directory afterwards."""
-    binary = find_redis_server()
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="incidentfeed-redis-") as workdir:
-        args = [
-            binary,
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", workdir,
-            "--save", "",
-            "--appendonly", "yes" if appendonly else "no",
-            "--daemonize", "no",
-        ]  # fmt: skip
-        log = open(Path(workdir) / "redis.log", "wb")  # noqa: SIM115
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        url = f"redis://127.0.0.1:{port}/0"
+        server = RedisServer(workdir, appendonly)
+        server.start()
         try:
-            wait_until_up(url, process)
-            yield url
+            yield server.url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            log.close()
+            server.stop()
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes] | None = None, timeout_s: float = 10.0) -> None:
