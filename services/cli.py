@@ -388,7 +388,11 @@ def serve(
         err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
         raise typer.Exit(2)
     _client(settings.redis_url)
-    uvicorn.run(create_reader(settings.redis_url), host=host, port=port, log_level=settings.log_level.lower())
+    reader = create_reader(settings.redis_url, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
+    uvicorn.run(
+        reader, host=host, port=port, log_level=settings.log_level.lower(),
+        h11_max_incomplete_event_size=16_384, limit_concurrency=200,
+    )  # fmt: skip
 
 
 @schema_app.command("export")

@@ -7,12 +7,14 @@ It only ever reads: the compacted view, the revision history and the feed stream
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sse_starlette.sse import EventSourceResponse
@@ -35,8 +37,29 @@ class Revisions(BaseModel):
     events: list[FeedEvent]
 
 
-def create_reader(redis_url: str) -> FastAPI:
+class RateLimit:
+    """A token bucket per client address: `rate` requests a second, bursts up to `burst`."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.buckets: dict[str, tuple[float, float]] = {}
+
+    def allow(self, client: str) -> bool:
+        now = time.monotonic()
+        tokens, last = self.buckets.get(client, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if len(self.buckets) > 10_000:  # forget idle clients rather than grow without bound
+            self.buckets.clear()
+        if tokens < 1:
+            self.buckets[client] = (tokens, now)
+            return False
+        self.buckets[client] = (tokens - 1, now)
+        return True
+
+
+def create_reader(redis_url: str, rate: float = 20.0, burst: int = 40) -> FastAPI:
     state: dict[str, Redis] = {}
+    limit = RateLimit(rate, burst)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +73,18 @@ def create_reader(redis_url: str) -> FastAPI:
         description="Read-only access to the incident feed: snapshots, revisions and a resumable event stream.",
         lifespan=lifespan,
     )
+
+    @app.middleware("http")
+    async def read_only_and_rate_limited(request: Request, call_next: Any) -> Any:
+        if request.method not in ("GET", "HEAD"):
+            return JSONResponse({"detail": "this reader is read-only"}, status_code=405)
+        if not limit.allow(request.client.host if request.client else "unknown"):
+            return JSONResponse(
+                {"detail": f"too many requests: at most {rate:g} a second per client"},
+                status_code=429,
+                headers={"Retry-After": "1"},
+            )
+        return await call_next(request)
 
     @app.get("/v1/incidents", response_model=IncidentPage)
     async def list_incidents(

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     max_backlog: int = Field(
         10_000, ge=1, description="Unprocessed entries a stream may hold before its producer waits (backpressure)."
     )
+    reader_rate: float = Field(20.0, gt=0, description="HTTP reader: requests a second per client (bursts of 2x).")
     feed_maxlen: int = Field(100_000, ge=1, description="Approximate length kept of feed.v1.")
     dedup_window_hours: int = Field(
         72, ge=1, description="Articles without a known date join incidents seen this recently."

@@ -96,7 +96,7 @@ async def test_incidents_revisions_and_openapi(redis_client: redis.Redis, redis_
         missing = await http.get("/v1/incidents/inc_nope")
         assert missing.status_code == 404 and "inc_nope" in missing.json()["detail"]
         assert (await http.get("/v1/incidents?limit=100000")).status_code == 422
-        assert (await http.post("/v1/incidents")).status_code == 405  # read-only
+        assert (await http.post("/v1/incidents", content=b"x" * 100)).status_code == 405  # read-only
         paths = (await http.get("/openapi.json")).json()["paths"]
         assert {"/v1/incidents", "/v1/incidents/{incident_id}", "/v1/incidents/{incident_id}/revisions",
                 "/v1/stream"} <= set(paths)  # fmt: skip
@@ -123,3 +123,12 @@ async def test_sse_resumes_after_a_disconnect(redis_client: redis.Redis, redis_u
                     break
     ids = [f"{c.incident.incident_id}/{c.incident.revision}" for c in items[2:]]
     assert [json.loads(e.data)["id"] for e in resumed] == ids  # nothing missed, nothing repeated
+
+
+async def test_requests_beyond_the_rate_are_refused(redis_url: str, reader: str) -> None:
+    async with httpx.AsyncClient(base_url=reader) as http:
+        codes = [(await http.get("/healthz")).status_code for _ in range(60)]
+        huge = await http.get("/v1/incidents", headers={"X-Padding": "x" * 100_000})
+    assert codes[:30] == [200] * 30  # a burst is fine
+    assert 429 in codes  # a flood is not
+    assert huge.status_code in (400, 413, 431)  # oversized requests are refused
