@@ -43,7 +43,10 @@ def free_port() -> int:
 class RedisServer:
     """A redis-server process on a fixed port and directory, which can be stopped and started."""
 
-    def __init__(self, workdir: str, appendonly: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self, workdir: str, appendonly: bool = False, port: int | None = None, aclfile: str | None = None
+    ) -> None:
+        self.aclfile = aclfile
         self.binary = find_redis_server()
         self.workdir = workdir
         self.port = port or free_port()
@@ -51,7 +54,7 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
+    def start(self, username: str | None = None, password: str | None = None) -> None:
         args = [
             self.binary,
             "--port", str(self.port),
@@ -62,9 +65,14 @@ class RedisServer:
             "--appendfsync", "everysec",
             "--daemonize", "no",
         ]  # fmt: skip
+        if self.aclfile:
+            args += ["--aclfile", self.aclfile]
         log = open(Path(self.workdir) / "redis.log", "ab")  # noqa: SIM115 - the server writes to it while it runs
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
-        wait_until_up(self.url, self.process)
+        wait_until_up(self.url_for(username, password or "") if username else self.url, self.process)
+
+    def url_for(self, username: str, password: str) -> str:
+        return f"redis://{username}:{password}@127.0.0.1:{self.port}/0"
 
     def stop(self) -> None:
         """SIGTERM: Redis flushes its append-only file and exits."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 import redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from services.contracts import (
     FEED_EVENT_FIELD,
@@ -20,10 +20,16 @@ from services.contracts import (
 
 
 def ensure_groups(client: redis.Redis, stages: list[tuple[StageName, Stream]] | None = None) -> None:
-    """Create each stage's consumer group from the start of its stream, so nothing is skipped."""
+    """Create each stage's consumer group from the start of its stream, so nothing is skipped.
+
+    A client without the right (an ingest user under ACLs) leaves it to the workers, which
+    create their own group, also from the start, when they start.
+    """
     for stage, stream in stages or [(s, i) for s, i, _ in PIPELINE]:
         try:
             client.xgroup_create(stream, stage, id="0", mkstream=True)
+        except NoPermissionError:
+            continue
         except ResponseError as error:
             if "BUSYGROUP" not in str(error):
                 raise
@@ -38,15 +44,23 @@ class StageProgress:
 
 
 def stage_progress(client: redis.Redis) -> list[StageProgress]:
-    """Unread (lag) and unacknowledged (pending) entries of every stage, read atomically."""
+    """Unread (lag) and unacknowledged (pending) entries of every stage, read atomically.
+
+    A stream that does not exist yet holds nothing.
+    """
     pipe = client.pipeline(transaction=True)
     for _, stream, _ in PIPELINE:
         pipe.xinfo_groups(stream)
         pipe.xinfo_stream(stream)
-    replies = pipe.execute()
+    replies = pipe.execute(raise_on_error=False)
     progress = []
     for index, (stage, stream, _) in enumerate(PIPELINE):
         groups, info = replies[2 * index], replies[2 * index + 1]
+        if isinstance(info, Exception):
+            if "no such key" not in str(info):
+                raise info
+            progress.append(StageProgress(stage, stream, 0, 0))
+            continue
         group = next((g for g in groups if _text(g["name"]) == stage), None)
         if group is None:
             progress.append(StageProgress(stage, stream, int(info["length"]), 0))
@@ -61,10 +75,15 @@ def stage_progress(client: redis.Redis) -> list[StageProgress]:
 
 def backlog(client: redis.Redis, stream: Stream) -> int:
     """Entries of a stream its consumer group has not finished (unread plus unacknowledged)."""
-    for stage, input_stream, _ in PIPELINE:
-        if input_stream == stream:
-            return next(s.lag + s.pending for s in stage_progress(client) if s.stage == stage)
-    return 0
+    stage = next((s for s, input_stream, _ in PIPELINE if input_stream == stream), None)
+    try:
+        groups = client.xinfo_groups(stream)
+    except ResponseError:  # no stream yet
+        return 0
+    group = next((g for g in groups if _text(g["name"]) == stage), None)
+    if group is None:
+        return int(client.xinfo_stream(stream)["length"]) if groups is not None else 0
+    return int(group.get("lag") or 0) + int(group["pending"])
 
 
 def _text(value: bytes | str) -> str:

@@ -28,3 +28,15 @@ def test_redis_keeps_its_data() -> None:
     assert "appendonly yes" in conf and "appendfsync everysec" in conf
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     assert "redis-data" in compose["volumes"]
+
+
+def test_every_stage_connects_as_its_own_acl_user() -> None:
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    acl = (DEPLOY / "users.acl").read_text()
+    assert "--aclfile" in compose["services"]["redis"]["command"]
+    assert "user default off" in acl
+    for stage in StageName:
+        url = compose["services"][stage.value]["environment"]["INCIDENTFEED_REDIS_URL"]
+        user, password = url.removeprefix("redis://").split("@")[0].split(":")
+        assert user == stage.value
+        assert f"user {stage.value} on >{password} " in acl
