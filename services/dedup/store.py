@@ -17,7 +17,7 @@ from datetime import timedelta
 from datasketch import MinHash, MinHashLSH
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.connection import parse_url
+from redis.connection import SSLConnection, parse_url
 from redis.exceptions import WatchError
 
 from services.contracts import FiguresArticle, IncidentChange
@@ -57,7 +57,10 @@ class NearDuplicateIndex:
     """
 
     def __init__(self, redis_url: str, basename: str = "dedup:lsh") -> None:
-        params = {k: v for k, v in parse_url(redis_url).items() if k in ("host", "port", "db", "password", "username")}
+        # The same connection options as every other client, TLS (rediss://) and credentials included.
+        params = dict(parse_url(redis_url))
+        if params.pop("connection_class", None) is SSLConnection:
+            params["ssl"] = True
         self.lsh = MinHashLSH(
             threshold=NEAR_DUPLICATE_SIMILARITY,
             num_perm=MINHASH_PERMUTATIONS,

@@ -44,14 +44,21 @@ class RedisServer:
     """A redis-server process on a fixed port and directory, which can be stopped and started."""
 
     def __init__(
-        self, workdir: str, appendonly: bool = False, port: int | None = None, aclfile: str | None = None
+        self,
+        workdir: str,
+        appendonly: bool = False,
+        port: int | None = None,
+        aclfile: str | None = None,
+        extra_args: list[str] | None = None,
+        url: str | None = None,
     ) -> None:
         self.aclfile = aclfile
+        self.extra_args = extra_args or []
         self.binary = find_redis_server()
         self.workdir = workdir
         self.port = port or free_port()
         self.appendonly = appendonly
-        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.url = url or f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, username: str | None = None, password: str | None = None) -> None:
@@ -67,6 +74,7 @@ class RedisServer:
         ]  # fmt: skip
         if self.aclfile:
             args += ["--aclfile", self.aclfile]
+        args += self.extra_args
         log = open(Path(self.workdir) / "redis.log", "ab")  # noqa: SIM115 - the server writes to it while it runs
         self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         wait_until_up(self.url_for(username, password or "") if username else self.url, self.process)

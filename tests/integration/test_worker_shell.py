@@ -74,15 +74,18 @@ async def test_good_and_bad_input_each_end_somewhere(redis_client: redis.Redis, 
     add_raw(redis_client, {"id": "french", "text": "Une frappe de drone a touché un entrepôt dans la nuit de mardi, "
                            "faisant quatre morts et dix-neuf blessés selon le gouverneur régional."})  # fmt: skip
     redis_client.xadd(Stream.RAW, {"other_field": b"x"})
+    add_raw(redis_client, {"id": "huge", "text": "word " * 2_100_000})  # 10 MB
     settings = settings_for(redis_url)
     async with TestApp(build_app(CleanerWorker(settings), settings)):
         await wait_for(lambda: drained(redis_client))
     assert [f for _, f in redis_client.xrange(Stream.CLEAN)] and redis_client.xlen(Stream.CLEAN) == 1
     letters = dead_letters(redis_client)
     reasons = sorted(letter.reason for letter in letters)
-    assert reasons == ["invalid_message"] * 5 + ["unsupported_language"]
+    assert reasons == ["invalid_message"] * 5 + ["too_large", "unsupported_language"]
     assert all(letter.stage == "cleaner" and letter.error for letter in letters)
-    assert {letter.article_id for letter in letters} >= {"no-text", "wrong-type", "french"}
+    assert {letter.article_id for letter in letters} >= {"no-text", "wrong-type", "french", "huge"}
+    huge = next(letter for letter in letters if letter.article_id == "huge")
+    assert "10,500,000 bytes" in huge.error and len(huge.payload) > 10_000_000  # the payload kept whole
 
 
 async def test_a_crashing_stage_dead_letters_after_max_deliveries(redis_client: redis.Redis, redis_url: str) -> None:
