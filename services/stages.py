@@ -9,8 +9,9 @@ from services.runtime.settings import Settings
 from services.runtime.shell import StageWorker
 
 
-def worker_for(stage: StageName, settings: Settings) -> StageWorker[Any]:
+def worker_for(stage: StageName | str, settings: Settings) -> StageWorker[Any]:
     # Imported here so that a worker process loads only its own stage (spaCy is slow to import).
+    stage = StageName(stage)  # a plain "cleaner" too; an unknown name raises ValueError
     if stage is StageName.CLEANER:
         from services.cleaner.worker import CleanerWorker
 
