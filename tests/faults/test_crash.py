@@ -4,6 +4,7 @@ no incident doubled, no revision skipped."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -53,20 +54,31 @@ def test_a_killed_worker_loses_nothing(
     env = {"INCIDENTFEED_CLAIM_IDLE_MS": "1500", "INCIDENTFEED_BATCH_SIZE": "8"}
     workers = start_workers(redis_url, log, env)
     index = STAGES.index(victim)
+    inputs = [ArticleInput(a.article_id, a.fields) for a in corpus]
+
+    def trickle() -> None:  # articles keep coming, so that every stage has work in hand
+        producer = redis.Redis.from_url(redis_url)
+        for start in range(0, len(inputs), 10):
+            list(push(producer, inputs[start : start + 10]))
+            time.sleep(0.1)
+
+    feeder = threading.Thread(target=trickle)
     try:
-        list(push(redis_client, [ArticleInput(a.article_id, a.fields) for a in corpus]))
+        feeder.start()
         deadline = time.monotonic() + 120
         while True:  # wait until the victim holds a batch, some way into the run
             progress = stage_progress(redis_client)[index]
-            if progress.pending > 0 and redis_client.xlen(PIPELINE[index][2]) > 20:
+            if progress.pending > 0 and redis_client.xlen(PIPELINE[index][2]) > 5:
                 break
             assert time.monotonic() < deadline, log.read_text()[-2000:]
             time.sleep(0.005)
         workers[index].send_signal(signal.SIGKILL)
         workers[index].wait()
         (workers[index],) = start_workers(redis_url, log, env, (victim,))
+        feeder.join()
         wait_drained(redis_client, log=log)
     finally:
+        feeder.join()
         stop_workers(workers)
     sent = {a.article_id for a in corpus}
     went = conservation(redis_client, sent)
