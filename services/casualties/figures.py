@@ -1,26 +1,27 @@
 """Casualty figures from the parsed article: each number as a claim, then the headline figures.
 
-Pure over the spaCy Doc that the entity stage made (rebuilt from its DocBin, never parsed
-again). What words mean lives in data/lexicon.json; this module decides how they combine:
-a number counts casualties when it quantifies people and a casualty word governs it or
-stands beside it; who said it comes from the sentence's reporting verb (or the quote it
-continues); scope comes from the place nearest the number and from other-day markers.
+Pure over the spaCy Doc that the entity stage made (rebuilt from its annotation, never parsed
+again). What words mean lives in data/lexicon.json (lexicon.py); who said a figure and which
+incident it is about, in attribution.py; this module decides what counts: a number counts
+casualties when it quantifies people and a casualty word governs it or stands beside it.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, replace
-from functools import cache
-from importlib import resources
-from typing import Any
 
-import spacy
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 from text_to_num import text2num
 
+from services.casualties.attribution import (
+    Attribution,
+    attribute,
+    nearest_place,
+    party_words,
+    scopes,
+    sentence_speakers,
+)
+from services.casualties.lexicon import lexicon, matchers, vocab, word_sets
 from services.cleaner.clean import clean_to_raw_offset
 from services.contracts import (
     CasualtyClaim,
@@ -30,48 +31,9 @@ from services.contracts import (
     MentionedIncident,
 )
 from services.entities.extract import annotation_to_doc
-from services.entities.gazetteer import place_key
 
-QUOTE_CHARS = "\"'“”‘’"
-PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
 TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
-
-
-@cache
-def lexicon() -> dict[str, Any]:
-    text = resources.files("services.casualties").joinpath("data/lexicon.json").read_text()
-    return json.loads(text)  # type: ignore[no-any-return]
-
-
-@cache
-def vocab() -> spacy.vocab.Vocab:
-    """A bare English vocabulary: enough to read a DocBin; no model is loaded."""
-    return spacy.blank("en").vocab
-
-
-@cache
-def matchers() -> tuple[Matcher, Matcher]:
-    spec = lexicon()
-    categories, qualifiers = Matcher(vocab()), Matcher(vocab())
-    for name, patterns in spec["category_patterns"].items():  # type: ignore[attr-defined]
-        categories.add(name, patterns)
-    for name, patterns in spec["qualifier_patterns"].items():  # type: ignore[attr-defined]
-        qualifiers.add(name, patterns)
-    return categories, qualifiers
-
-
-@cache
-def _word_sets() -> dict[str, frozenset[str]]:
-    spec = lexicon()
-    groups: dict[str, list[str]] = spec["groups"]  # type: ignore[assignment]
-    return {
-        "person": frozenset(spec["person_nouns"]) | {w for ws in groups.values() for w in ws},  # type: ignore[arg-type]
-        "reporting": frozenset(spec["reporting_verbs"]),  # type: ignore[arg-type]
-        "dispute": frozenset(spec["dispute_markers"]),  # type: ignore[arg-type]
-        "superseding": frozenset(spec["superseding_markers"]),  # type: ignore[arg-type]
-        "after_hyphen": frozenset(spec["not_counts_after_hyphen"]),  # type: ignore[arg-type]
-    }
 
 
 def group_of(noun: Token) -> str:
@@ -110,7 +72,7 @@ def read_number(token: Token) -> tuple[int, str] | None:
 
 def _quantifies_people(token: Token) -> bool:
     """'10' in 'Between 10 and 15 people' counts people even when NER calls the range a DATE."""
-    person_nouns = _word_sets()["person"]
+    person_nouns = word_sets()["person"]
     head = token.head if token.dep_ in ("nummod", "conj", "quantmod") else None
     while head is not None and head.dep_ in ("conj", "quantmod", "nummod") and head.head.i != head.i and head.like_num:
         head = head.head
@@ -150,7 +112,7 @@ def _compound_value(doc: Doc, start: int, end: int) -> int | None:
 def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) -> list[Number]:
     numbers: list[Number] = []
     doc = sentence.doc
-    after_hyphen = _word_sets()["after_hyphen"]
+    after_hyphen = word_sets()["after_hyphen"]
     consumed: set[int] = set()
     for token in sentence:
         read = read_number(token)
@@ -248,129 +210,6 @@ def cue_tokens(doc: Doc) -> dict[int, str]:
     return cues
 
 
-# ---------------------------------------------------------------------- who said it, and scope
-
-
-@dataclass(frozen=True)
-class Attribution:
-    speaker: str | None
-    claimed: bool
-
-
-def _subject_text(verb: Token) -> str | None:
-    subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
-    if not subjects:
-        return None
-    subject = subjects[0]
-    return verb.doc[subject.left_edge.i : subject.right_edge.i + 1].text
-
-
-def _according_to(sentence: Span) -> str | None:
-    for token in sentence:
-        if token.lower_ == "according" and token.i + 2 < sentence.end and token.nbor().lower_ == "to":
-            obj = token.nbor(2)
-            for candidate in token.nbor().children:
-                if candidate.dep_ == "pobj":
-                    obj = candidate
-            return sentence.doc[obj.left_edge.i : obj.i + 1].text
-    return None
-
-
-def _reporting_verbs(sentence: Span) -> list[Token]:
-    reporting = _word_sets()["reporting"]
-    return [t for t in sentence if t.pos_ == "VERB" and t.lemma_.lower() in reporting and _subject_text(t)]
-
-
-def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
-    """Sentence start -> who speaks there as a whole; quotes and pronouns inherit the last."""
-    result: dict[int, Attribution] = {}
-    last = Attribution(None, False)
-    for sentence in doc.sents:
-        main_verbs = [v for v in _reporting_verbs(sentence) if v.dep_ in ("ROOT", "parataxis")]
-        if main_verbs:
-            verb = main_verbs[0]
-            speaker = _subject_text(verb) or ""
-            claimed = verb.lemma_.lower() == "claim"
-            if speaker.split()[0].lower() in PRONOUNS:
-                speaker, claimed = last.speaker or speaker, claimed or last.claimed
-            last = Attribution(speaker, claimed)
-            result[sentence.start] = last
-        elif sentence.text.lstrip()[:1] in QUOTE_CHARS:
-            result[sentence.start] = last  # a quote that goes on from an earlier sentence
-        else:
-            according = _according_to(sentence)
-            result[sentence.start] = Attribution(according, False)
-    return result
-
-
-def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -> Attribution:
-    """The reporting verb that governs the number, else the sentence's speaker."""
-    ancestors = set(number.ancestors)
-    for verb in _reporting_verbs(sentence):
-        if verb in ancestors:
-            speaker = _subject_text(verb) or ""
-            inherited = speakers.get(sentence.start, Attribution(None, False))
-            if speaker.split()[0].lower() in PRONOUNS and inherited.speaker:
-                return Attribution(inherited.speaker, verb.lemma_.lower() == "claim" or inherited.claimed)
-            return Attribution(speaker, verb.lemma_.lower() == "claim")
-    return speakers.get(sentence.start, Attribution(None, False))
-
-
-def _party_words(article: EntityArticle) -> set[str]:
-    if not article.perpetrator:
-        return set()
-    demonyms: dict[str, str] = _demonyms()
-    return {article.perpetrator.lower()} | {
-        d.lower() for d, country in demonyms.items() if country == article.perpetrator
-    }
-
-
-@cache
-def _demonyms() -> dict[str, str]:
-    from services.entities.gazetteer import actor_knowledge
-
-    return actor_knowledge()["demonyms"]  # type: ignore[return-value]
-
-
-def nearest_place(number: Token, article: EntityArticle) -> str | None:
-    """The place named closest to the number in its sentence (countries left out)."""
-    sentence = number.sent
-    best: tuple[int, str] | None = None
-    for ent in sentence.ents:
-        if ent.label_ != "GPE" or not ent.kb_id_:
-            continue
-        name = _place_name(ent, article)
-        if name is None:
-            continue
-        distance = abs(ent.start - number.i)
-        if best is None or distance < best[0]:
-            best = (distance, name)
-    return best[1] if best else None
-
-
-def _place_name(ent: Span, article: EntityArticle) -> str | None:
-    key = place_key(ent.text)
-    for place in article.places:
-        if place_key(place.mention) == key and place.kind != "country":
-            return place.name
-    return None
-
-
-def scopes(doc: Doc) -> dict[int, bool]:
-    """Sentence start -> whether it speaks of another day ('earlier this week')."""
-    other_time = re.compile(str(lexicon()["other_incident_time"]), re.IGNORECASE)
-    openers = tuple(str(o) + " " for o in lexicon()["anaphora_openers"])  # type: ignore[attr-defined]
-    result: dict[int, bool] = {}
-    previous = False
-    for sentence in doc.sents:
-        elsewhere = bool(other_time.search(sentence.text))
-        if not elsewhere and sentence.text.lower().startswith(openers):
-            elsewhere = previous  # "This bombardment killed ..." continues the last sentence
-        result[sentence.start] = elsewhere
-        previous = elsewhere
-    return result
-
-
 # ---------------------------------------------------------------------------- the claims
 
 
@@ -380,10 +219,10 @@ def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
     qualifier_spans = [(doc.vocab.strings[m], s, e) for m, s, e in qualifiers(doc)]
     speakers = sentence_speakers(doc)
     other_day = scopes(doc)
-    party = _party_words(article)
+    party = party_words(article)
     main_name = article.main_location.name if article.main_location else None
-    superseding = _word_sets()["superseding"]
-    person_nouns = _word_sets()["person"]
+    superseding = word_sets()["superseding"]
+    person_nouns = word_sets()["person"]
     claims: list[CasualtyClaim] = []
     for sentence in doc.sents:
         found: list[tuple[Number, Token, str]] = []
@@ -416,7 +255,7 @@ def _claim(
     superseding: frozenset[str],
 ) -> CasualtyClaim:
     said = attribute(number.token, sentence, speakers)
-    disputed_words = {t.lower_ for t in sentence} & _word_sets()["dispute"]
+    disputed_words = {t.lower_ for t in sentence} & word_sets()["dispute"]
     chain = _head_chain(noun)
     superseded = any(t.lower_ in superseding or t.lemma_.lower() in superseding for t in chain for t in [t, *t.lefts])
     place = nearest_place(number.token, article)
@@ -453,7 +292,7 @@ def _head_chain(token: Token, depth: int = 5) -> list[Token]:
 
 def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> list[tuple[Number, Token, str]]:
     """'a woman lost her life', 'killed a 47-year-old woman', 'A three-month-old baby was ...'."""
-    person_nouns = _word_sets()["person"]
+    person_nouns = word_sets()["person"]
     found = []
     for token in sentence:
         if token.tag_ != "NN" or token.lemma_.lower() not in person_nouns or token.lower_ == "other":
