@@ -234,10 +234,16 @@ def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Pa
             ", ".join(r["article_id"] for r in incident["reports"]),
         )  # fmt: skip
     err.print(table)
-    in_reports = {r["article_id"] for i in latest.values() for r in i["reports"]}
+    reported = {
+        k: i for k, i in latest.items() if i.get("basis", "reported") == "reported" and not i.get("merged_into")
+    }
+    mentioned = len(latest) - len(reported) - sum(1 for i in latest.values() if i.get("merged_into"))
+    in_reports = {r["article_id"] for i in reported.values() for r in i["reports"]}
     copies = noted - in_reports
     err.print(
-        f"{sent} articles in: {len(latest)} incidents, {len(in_reports)} reports, "
+        f"{sent} articles in: {len(reported)} incidents"
+        + (f" (and {mentioned} mentioned in passing)" if mentioned else "")
+        + f", {len(in_reports)} reports, "
         + (f"{len(copies)} syndicated {'copy' if len(copies) == 1 else 'copies'}, " if copies else "")
         + f"{len(dead)} dead letters; {len(events)} feed events"
         + (f" written to {out}" if out else "")

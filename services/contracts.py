@@ -218,6 +218,11 @@ HEADLINE_CATEGORIES = (
 )
 
 
+class HeadlineFigure(Message):
+    value: int
+    qualifier: Qualifier = "exact"
+
+
 class CasualtyClaim(Message):
     category: Category
     group: Group = "people"
@@ -236,16 +241,13 @@ class CasualtyClaim(Message):
     raw_end: int
 
 
-class HeadlineFigure(Message):
-    value: int
-    qualifier: Qualifier = "exact"
-
-
 class MentionedIncident(Message):
     """An incident an article mentions in passing (another place or another day)."""
 
     place: str | None
     claims: list[CasualtyClaim]
+    location: Place | None = Field(None, description="Where it happened, when the article names the place.")
+    figures: dict[str, HeadlineFigure] = Field(default_factory=dict, description="Its headline figures.")
 
 
 class FiguresArticle(Message):
@@ -320,7 +322,10 @@ class Incident(Message):
     incident_id: str
     revision: int = Field(ge=1)
     schema_version: str = FEED_SCHEMA_VERSION
-    basis: Literal["reported", "mentioned"] = "reported"
+    basis: Literal["reported", "mentioned"] = Field(
+        "reported",
+        description="'mentioned': known only from articles about another incident, which mention it in passing.",
+    )
     title: str
     occurred: Occurred
     location: Location | None

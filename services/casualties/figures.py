@@ -29,6 +29,7 @@ from services.contracts import (
     FiguresArticle,
     HeadlineFigure,
     MentionedIncident,
+    Place,
 )
 from services.entities.extract import annotation_to_doc
 
@@ -272,7 +273,9 @@ def _claim(
         qualifier=number.qualifier,  # type: ignore[arg-type]
         words=number.words,
         claimed_by=said.speaker,
-        disputed=said.claimed or by_party or bool(disputed_words),
+        # A party to the main attack speaking of it is disputed; of another incident (where it may be
+        # the victim), only its words ("claimed", "no evidence") make it so.
+        disputed=said.claimed or (by_party and not mentioned) or bool(disputed_words),
         superseded=superseded,
         scope="mentioned" if mentioned else "main",
         scope_place=(place if place != main_name else None) if mentioned else None,
@@ -346,9 +349,9 @@ def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, To
 # ----------------------------------------------------------------------- headline figures
 
 
-def headline_figures(claims: list[CasualtyClaim], headline_end: int) -> dict[str, HeadlineFigure]:
-    """The figures the article puts forward: the largest current, undisputed, main-scope one."""
-    usable = [c for c in claims if c.scope == "main" and not c.disputed and not c.superseded and c.value]
+def headline_figures(claims: list[CasualtyClaim], headline_end: int, scope: str = "main") -> dict[str, HeadlineFigure]:
+    """The figures the article puts forward: the largest current, undisputed one of the scope."""
+    usable = [c for c in claims if c.scope == scope and not c.disputed and not c.superseded and c.value]
     figures: dict[str, HeadlineFigure] = {}
     for name in ("killed", "injured", "hospitalized", "missing"):
         adults = [c for c in usable if c.category == name and c.group != "children"]
@@ -362,12 +365,22 @@ def headline_figures(claims: list[CasualtyClaim], headline_end: int) -> dict[str
     return figures
 
 
-def mentioned_incidents(claims: list[CasualtyClaim]) -> list[MentionedIncident]:
+def mentioned_incidents(claims: list[CasualtyClaim], places: list[Place]) -> list[MentionedIncident]:
+    """Figures about other incidents, grouped by where those happened, with their own figures."""
     by_place: dict[str | None, list[CasualtyClaim]] = {}
     for claim in claims:
         if claim.scope == "mentioned":
             by_place.setdefault(claim.scope_place, []).append(claim)
-    return [MentionedIncident(place=place, claims=found) for place, found in by_place.items()]
+    located = {p.name: p for p in places if p.kind != "country"}
+    return [
+        MentionedIncident(
+            place=place,
+            claims=found,
+            location=located.get(place) if place else None,
+            figures=headline_figures(found, 0, scope="mentioned"),
+        )
+        for place, found in by_place.items()
+    ]
 
 
 def figures_for(article: EntityArticle) -> FiguresArticle:
@@ -385,6 +398,6 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
         perpetrator=article.perpetrator,
         claims=claims,
         figures=headline_figures(claims, headline_end),
-        mentioned=mentioned_incidents(claims),
+        mentioned=mentioned_incidents(claims, article.places),
         text_sample=article.text[:2000],
     )

@@ -23,9 +23,11 @@ from services.contracts import (
     HeadlineFigure,
     Incident,
     Location,
+    Occurred,
     Report,
     SyndicatedCopy,
     Toll,
+    content_fingerprint,
     utc_now,
 )
 from services.entities.gazetteer import place_key
@@ -193,6 +195,49 @@ def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: ti
     return Decision("new", f"inc_{digest}", 1.0, "no incident at this place and time matches")
 
 
+# ------------------------------------------------------------------ mentioned incidents
+
+MENTION_MARK = "#mentioned-"
+"""A mentioned incident travels as an article of its own, id '<article_id>#mentioned-<n>'."""
+
+
+def mentioned_articles(article: FiguresArticle) -> list[FiguresArticle]:
+    """Each incident the article mentions in passing, with a known place and figures, as an
+    article of its own: it joins or opens an incident like any report, with basis 'mentioned'."""
+    result = []
+    for n, mention in enumerate(article.mentioned):
+        if mention.location is None or not mention.figures:
+            continue
+        quotes = " ".join(dict.fromkeys(claim.quote for claim in mention.claims))
+        meta = article.meta.model_copy(
+            update={
+                "article_id": f"{article.meta.article_id}{MENTION_MARK}{n}",
+                "fingerprint": content_fingerprint(quotes),
+            }
+        )
+        result.append(
+            FiguresArticle(
+                meta=meta,
+                headline=None,
+                main_location=mention.location,
+                places=[mention.location],
+                actors=[],
+                weapons=[],
+                occurred=Occurred(),
+                perpetrator=None,
+                claims=[claim.model_copy(update={"scope": "main"}) for claim in mention.claims],
+                figures=mention.figures,
+                mentioned=[],
+                text_sample=quotes,
+            )
+        )
+    return result
+
+
+def is_mention(article: FiguresArticle) -> bool:
+    return MENTION_MARK in article.meta.article_id
+
+
 # --------------------------------------------------------------------------- tolls
 
 
@@ -357,6 +402,7 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
         location = _location(article)
         incident = Incident(
             incident_id=decision.incident_id, revision=1, title=title_for(article, location),
+            basis="mentioned" if is_mention(article) else "reported",
             occurred=article.occurred, location=location,
             weapons=sorted({w.label for w in article.weapons}), perpetrator=article.perpetrator,
             casualties=reconcile_tolls([report], claims), claims=claims, reports=[report],
@@ -375,6 +421,7 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             "occurred": occurred,
             "weapons": sorted(set(old.weapons) | {w.label for w in article.weapons}),
             "perpetrator": old.perpetrator or article.perpetrator,
+            "basis": "mentioned" if old.basis == "mentioned" and is_mention(article) else "reported",
             "casualties": reconcile_tolls(reports, all_claims),
             "claims": all_claims,
             "reports": reports,

@@ -7,6 +7,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
+from services.dedup.cluster import mentioned_articles
 from services.dedup.store import NearDuplicateIndex, record_article
 from services.runtime.shell import Delivery, StageWorker, log
 
@@ -33,7 +34,15 @@ class DedupWorker(StageWorker[FiguresArticle]):
                     self.add_output(pipe, change)
                 pipe.xack(self.input_stream, self.stage, entry_id)
 
+            def publish_only(pipe: Pipeline, changes: list[IncidentChange]) -> None:
+                for change in changes:
+                    self.add_output(pipe, change)
+
             try:
+                # Incidents the article mentions first, without acknowledging: a retry finds them
+                # already recorded (a repeat) and changes nothing.
+                for mention in mentioned_articles(article):
+                    await record_article(redis, mention, window, publish_only, self.near_duplicates)
                 decision, _ = await record_article(redis, article, window, publish, self.near_duplicates)
                 log.info(
                     "dedup %s -> %s %s (%s)", article.meta.article_id, decision.action, decision.incident_id,

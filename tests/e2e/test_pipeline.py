@@ -41,7 +41,10 @@ def accounted_for(client: redis.Redis, events: list[dict[str, Any]]) -> tuple[di
     """How many incidents (by latest revision) hold each article, and which are dead letters."""
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
-        latest[event["subject"]] = event["data"]
+        if event["data"]["basis"] == "reported":
+            latest[event["subject"]] = event["data"]
+        else:
+            latest.pop(event["subject"], None)
     holders: dict[str, int] = {}
     for incident in latest.values():
         for report in incident["reports"]:
@@ -58,7 +61,7 @@ def test_run_on_the_seeds_writes_a_valid_feed(redis_url: str, redis_client: redi
         cwd=REPO,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "3 incidents, 5 reports, 0 dead letters" in " ".join(result.stderr.split())
+    assert "3 incidents (and 2 mentioned in passing), 5 reports, 0 dead letters" in " ".join(result.stderr.split())
     events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
     event_schema, incident_schema = validators()
     for event in events:
@@ -67,11 +70,20 @@ def test_run_on_the_seeds_writes_a_valid_feed(redis_url: str, redis_client: redi
         assert event["id"] == f"{event['subject']}/{event['data']['revision']}"
     holders, dead = accounted_for(redis_client, events)
     assert holders == {path.stem: 1 for path in seed_files} and not dead
-    groups = sorted(sorted(r["article_id"] for r in json.loads(raw)["data"]["reports"])
-                    for raw in redis_client.hvals("feed.v1.latest"))  # fmt: skip
+    views = [json.loads(raw)["data"] for raw in redis_client.hvals("feed.v1.latest")]
+    groups = sorted(sorted(r["article_id"] for r in view["reports"]) for view in views if view["basis"] == "reported")
     assert groups == sorted(sorted(i["reports"]) for i in gold["incidents"])
-    revisions = [e["data"]["revision"] for e in events if len(e["data"]["reports"]) > 1 or e["data"]["revision"] > 1]
+    revisions = [
+        e["data"]["revision"] for e in events if e["data"]["basis"] == "reported" and e["data"]["revision"] > 1
+    ]
     assert sorted(revisions) == [2, 3]
+    mentioned = [view for view in views if view["basis"] == "mentioned"]
+    kharkiv = next(view for view in mentioned if view["location"]["name"] == "Kharkiv")
+    assert kharkiv["casualties"]["killed"]["best"] == 5 and kharkiv["casualties"]["injured"]["best"] == 34
+    assert {r["article_id"].split("#")[0] for r in kharkiv["reports"]} == {
+        "000_69d956d9bc6fd38f",
+        "002_6726ae1a60a81a1e",
+    }
 
 
 def test_examples_run_with_a_dead_letter_and_nothing_lost(redis_url: str, redis_client: redis.Redis,
@@ -138,7 +150,8 @@ def test_killing_a_worker_mid_batch_loses_nothing(redis_url: str, redis_client: 
     assert reports_per_text == {a.article_id: 1 for a in articles}
     taken = {a.article_id for a in articles + copies if redis_client.exists(f"dedup:article:{a.article_id}")}
     assert taken == {a.article_id for a in articles + copies}
-    assert redis_client.hlen("feed.v1.latest") == 3  # copies join their incidents, none doubled
+    views = [json.loads(raw)["data"] for raw in redis_client.hvals("feed.v1.latest")]
+    assert sum(v["basis"] == "reported" for v in views) == 3  # copies join their incidents, none doubled
     by_incident: dict[str, list[int]] = {}
     for event in events:
         by_incident.setdefault(event["subject"], []).append(event["data"]["revision"])

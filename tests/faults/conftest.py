@@ -29,7 +29,8 @@ def conservation(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
     latest: dict[str, dict] = {}
     for _, event in read_feed(client):
         latest[event["subject"]] = event["data"]
-    reports = [r["article_id"] for i in latest.values() if not i.get("merged_into") for r in i["reports"]]
+    current = [i for i in latest.values() if not i.get("merged_into") and i["basis"] == "reported"]
+    reports = [r["article_id"] for i in current for r in i["reports"] if "#" not in r["article_id"]]
     assert len(reports) == len(set(reports)), "an article is a report of two incidents"
     dead = {d.article_id or d.entry_id for d in read_dead_letters(client)}
     noted = {a for a in sent if client.exists(f"dedup:article:{a}")}

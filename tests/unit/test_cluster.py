@@ -80,3 +80,27 @@ def test_the_same_text_under_another_id_is_recognised(seed_stages: dict[str, Any
     decision = decide(resent, [record], WINDOW)
     assert decision.action == "join" and decision.incident_id == record.incident_id
     assert "fingerprint" in decision.reason
+
+
+def test_mentioned_incidents_become_incidents_of_their_own(seed_stages: dict[str, Any]) -> None:
+    from services.dedup.cluster import mentioned_articles
+
+    mentions = [m for s in seed_stages.values() for m in mentioned_articles(s["figures"])]
+    records = cluster(mentions)
+    by_place = {r.incident.location.name: r.incident for r in records.values()}
+    assert set(by_place) == {"Kharkiv", "Rostov region"}
+    kharkiv = by_place["Kharkiv"]
+    assert kharkiv.basis == "mentioned" and len(kharkiv.reports) == 2  # told in 000 and in 002
+    assert kharkiv.casualties["killed"].best == 5 and kharkiv.casualties["injured"].best == 34
+    assert by_place["Rostov region"].casualties["killed"].best == 1
+    # A report of its own makes a mentioned incident a reported one.
+    first_hand = mentions[0].model_copy(
+        update={
+            "meta": mentions[0].meta.model_copy(update={"article_id": "kharkiv-wire", "fingerprint": "other"}),
+            "text_sample": "Five civilians died when drones hit a block of flats in Kharkiv, the mayor said.",
+        }
+    )
+    record = next(r for r in records.values() if r.incident.location.name == "Kharkiv")
+    decision = decide(first_hand, [record], WINDOW)
+    applied = apply(first_hand, decision, record)
+    assert applied is not None and applied.record.incident.basis == "reported"
