@@ -156,10 +156,9 @@ def wait_until_drained(
         task = progress.add_task("processing", total=total)
         while True:
             status = stage_progress(client)
-            waiting = sum(s.lag + s.pending for s in status if s.stage != StageName.CLEANER)
-            first = status[0]
-            done_raw = total - first.lag - first.pending
-            progress.update(task, completed=max(0, min(total, done_raw - waiting // len(STAGES))))
+            # Each article waits in exactly one of the article streams until dedup takes it.
+            in_flight = sum(s.lag + s.pending for s in status if s.stage != StageName.PUBLISHER)
+            progress.update(task, completed=max(0, total - in_flight))
             if all(s.lag == 0 and s.pending == 0 for s in status):
                 progress.update(task, completed=total)
                 return
@@ -372,9 +371,9 @@ def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html 
     assert applied is not None
     incident = applied.record.incident
     event = to_event(IncidentChange(change="created", incident=incident, article_id=clean.meta.article_id))
-    for name, model in (("cleaner", clean), ("entities", entities.model_copy(update={"annotation": "<DocBin>"})),
-                        ("casualties", figures), ("publisher", event)):  # fmt: skip
-        out = Console()
+    shown = entities.model_copy(update={"annotation": "<the parse, compressed>"})
+    out = Console()
+    for name, model in (("cleaner", clean), ("entities", shown), ("casualties", figures), ("publisher", event)):
         out.rule(name)
         out.print_json(model.model_dump_json())
 

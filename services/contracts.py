@@ -200,7 +200,10 @@ class EntityArticle(Message):
     weapons: list[Weapon]
     occurred: Occurred
     perpetrator: str | None = None
-    annotation: str = Field(description="The parsed text as a base64 spaCy DocBin, so later stages never parse again.")
+    annotation: str = Field(
+        description="The parse (tokens, tags, dependencies, entities), compressed and base64-encoded by "
+        "services/annotation.py, so later stages never parse again."
+    )
 
 
 # --------------------------------------------------------------------- articles.figures

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from spacy.tokens import Doc, Span, Token
 from text_to_num import text2num
 
+from services.annotation import annotation_to_doc
 from services.casualties.attribution import (
     Attribution,
     attribute,
@@ -24,6 +25,7 @@ from services.casualties.attribution import (
 from services.casualties.lexicon import lexicon, matchers, vocab, word_sets
 from services.cleaner.clean import clean_to_raw_offset
 from services.contracts import (
+    HEADLINE_CATEGORIES,
     CasualtyClaim,
     EntityArticle,
     FiguresArticle,
@@ -31,7 +33,6 @@ from services.contracts import (
     MentionedIncident,
     Place,
 )
-from services.entities.extract import annotation_to_doc
 
 TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
@@ -318,7 +319,7 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
 
 def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, Token, str]]:
     """'A baby ... as well as 30 others' is 31: single persons join the sentence's 'others'."""
-    others = {cat: (n, noun) for n, noun, cat in found if noun.lemma_.lower() == "other"}
+    others = {cat for _, noun, cat in found if noun.lemma_.lower() == "other"}
     singles = {
         cat: [
             n
@@ -357,9 +358,7 @@ def headline_figures(claims: list[CasualtyClaim], headline_end: int, scope: str 
         adults = [c for c in usable if c.category == name and c.group != "children"]
         children = [c for c in usable if c.category == name and c.group == "children"]
         for key, pool in ((name, adults), (f"children_{name}", children)):
-            if key not in ("killed", "injured", "hospitalized", "missing", "children_killed", "children_injured"):
-                continue
-            if pool:
+            if pool and key in HEADLINE_CATEGORIES:
                 best = max(pool, key=lambda c: (c.value or 0, c.raw_start >= headline_end, -c.raw_start))
                 figures[key] = HeadlineFigure(value=best.value or 0, qualifier=best.qualifier)
     return figures

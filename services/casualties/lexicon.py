@@ -19,7 +19,7 @@ def lexicon() -> dict[str, Any]:
 
 @cache
 def vocab() -> spacy.vocab.Vocab:
-    """A bare English vocabulary: enough to read a DocBin; no model is loaded."""
+    """A bare English vocabulary: enough to rebuild the annotated Doc; no model is loaded."""
     return spacy.blank("en").vocab
 
 

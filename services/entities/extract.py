@@ -2,15 +2,13 @@
 
 `load_pipeline()` builds the English pipeline with our knowledge components (gazetteer before
 NER, weapons taxonomy after it). `extract_entities()` is pure over a parsed Doc; the parse
-itself travels on as a DocBin so that later stages never parse again.
+itself travels on in the message (services/annotation.py), so later stages never parse again.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -20,12 +18,12 @@ from typing import Any
 
 import dateparser
 import numpy as np
-import orjson
 import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from services.annotation import doc_to_annotation
 from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Place, Weapon
 from services.entities.gazetteer import (
     REGION_WORDS,
@@ -41,9 +39,6 @@ ATTACK_WORDS = {
     "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit",
     "target", "bombard", "bombardment", "slam", "destroy", "shatter", "rubble",
 }  # fmt: skip
-# What later stages read of the parse. Words and spaces travel beside the array.
-ANNOTATION_ATTRS = ("TAG", "POS", "LEMMA", "DEP", "HEAD", "SENT_START", "ENT_IOB", "ENT_TYPE", "ENT_KB_ID")
-STRING_COLUMNS = [0, 2, 3, 7, 8]  # the columns that hold string hashes (TAG, LEMMA, DEP, ENT_TYPE, ENT_KB_ID)
 
 
 @cache
@@ -110,36 +105,6 @@ def known_people_patterns() -> list[dict[str, Any]]:
 def parse_articles(nlp: Language, articles: Sequence[CleanArticle], batch_size: int = 16) -> list[Doc]:
     """The only place an article is parsed: nlp.pipe over the batch."""
     return list(nlp.pipe((a.text for a in articles), batch_size=batch_size))
-
-
-def doc_to_annotation(doc: Doc) -> str:
-    """The parse as compact JSON: words, spaces, the strings it uses and one uint64 array.
-
-    This is what spaCy's DocBin stores, without its msgpack layer, which costs more per
-    article than everything else the entity stage does beside the parse.
-    """
-    array = doc.to_array(list(ANNOTATION_ATTRS))
-    store: Any = doc.vocab.strings
-    strings = [store[int(h)] for h in np.unique(array[:, STRING_COLUMNS]) if h and int(h) in store]
-    payload = {
-        "v": 1,
-        "attrs": ANNOTATION_ATTRS,
-        "words": [t.text for t in doc],
-        "spaces": [bool(t.whitespace_) for t in doc],
-        "strings": strings,
-        "array": base64.b64encode(array.astype(np.uint64).tobytes()).decode("ascii"),
-    }
-    return base64.b64encode(zlib.compress(orjson.dumps(payload), 1)).decode("ascii")
-
-
-def annotation_to_doc(annotation: str, vocab: spacy.vocab.Vocab) -> Doc:
-    """Rebuild the parsed Doc with any vocabulary (no model needed)."""
-    payload = orjson.loads(zlib.decompress(base64.b64decode(annotation)))
-    for string in payload["strings"]:
-        vocab.strings.add(string)
-    doc = Doc(vocab, words=payload["words"], spaces=payload["spaces"])
-    array = np.frombuffer(base64.b64decode(payload["array"]), dtype=np.uint64).reshape(len(doc), -1)
-    return doc.from_array(payload["attrs"], array)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- places

@@ -49,7 +49,7 @@ from services.runtime.observability import (
     serve_metrics,
 )
 from services.runtime.settings import Settings
-from services.runtime.streams import ensure_groups
+from services.runtime.streams import as_text, ensure_groups, group_named, unfinished
 
 log = logging.getLogger("incidentfeed.worker")
 
@@ -183,15 +183,8 @@ class StageWorker(Generic[InT]):
         """Move an entry delivered too often to `deadletter`, with the last error seen."""
         last_error = await redis.hget(ERRORS_KEY.format(stage=self.stage), delivery.entry_id)
         error = last_error.decode() if last_error else "no worker finished it (crashed or timed out)"
-        pipe = redis.pipeline(transaction=True)
-        self.add_dead_letter(
-            pipe,
-            delivery,
-            "max_deliveries_exceeded",
-            f"failed {delivery.delivery_count - 1} times; last error: {error}",
-        )
-        pipe.xack(self.input_stream, self.stage, delivery.entry_id)
-        await pipe.execute()
+        failures = f"failed {delivery.delivery_count - 1} times; last error: {error}"
+        await self.dead_letter_now(redis, delivery, Rejected("max_deliveries_exceeded", failures))
 
 
 def guess_article_id(payload: bytes) -> str | None:
@@ -208,10 +201,6 @@ def guess_article_id(payload: bytes) -> str | None:
                 if isinstance(holder.get(key), str):
                     return str(holder[key])
     return None
-
-
-def _entry_id(raw: bytes | str) -> str:
-    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
@@ -286,7 +275,7 @@ def register_stage(
     async def consume_new(body: Any, msg: RedisBatchStreamMessage) -> None:
         raw = msg.raw_message
         deliveries = [
-            Delivery(_entry_id(entry_id), fields)
+            Delivery(as_text(entry_id), fields)
             for entry_id, fields in zip(raw["message_ids"], raw["data"], strict=True)
         ]
         await handle_measured(worker, clients["redis"], deliveries)
@@ -306,7 +295,7 @@ def register_stage(
     )
     async def reclaim_pending(body: Any, msg: RedisStreamMessage) -> None:
         raw = msg.raw_message
-        entry_id = _entry_id(raw["message_ids"][0])
+        entry_id = as_text(raw["message_ids"][0])
         client = clients["redis"]
         pending = await client.xpending_range(worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1)
         deliveries = int(pending[0]["times_delivered"]) if pending else 1
@@ -333,9 +322,8 @@ async def wait_for_room(worker: StageWorker[Any], redis: Redis) -> None:
         return
     waited = False
     while True:
-        groups = await redis.xinfo_groups(worker.output_stream)
-        group = next((g for g in groups if _entry_id(g["name"]) == next_stage), None)
-        behind = (group.get("lag") or 0) + group["pending"] if group else 0
+        group = group_named(await redis.xinfo_groups(worker.output_stream), next_stage)
+        behind = unfinished(group) if group else 0
         if behind < worker.settings.max_backlog:
             return
         if not waited:
@@ -346,15 +334,14 @@ async def wait_for_room(worker: StageWorker[Any], redis: Redis) -> None:
 
 async def trim_finished(worker: StageWorker[Any], redis: Redis) -> None:
     """Drop the input entries this stage's group has finished, so that streams stay bounded."""
-    for group in await redis.xinfo_groups(worker.input_stream):
-        if _entry_id(group["name"]) != worker.stage:
-            continue
-        oldest = _entry_id(group["last-delivered-id"])
-        if group["pending"]:
-            summary = await redis.xpending(worker.input_stream, worker.stage)
-            oldest = _entry_id(summary["min"])
-        if oldest != "0-0":
-            await redis.xtrim(worker.input_stream, minid=oldest, approximate=True)
+    group = group_named(await redis.xinfo_groups(worker.input_stream), worker.stage)
+    if group is None:
+        return
+    oldest = as_text(group["last-delivered-id"])
+    if group["pending"]:
+        oldest = as_text((await redis.xpending(worker.input_stream, worker.stage))["min"])
+    if oldest != "0-0":
+        await redis.xtrim(worker.input_stream, minid=oldest, approximate=True)
 
 
 async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: list[Delivery]) -> None:
@@ -372,10 +359,10 @@ async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, ev
     """Keep the lag and pending gauges current, and note that Redis answers."""
     while True:
         try:
-            for group in await redis.xinfo_groups(worker.input_stream):
-                if _entry_id(group["name"]) == worker.stage:
-                    LAG.labels(worker.stage).set(group.get("lag") or 0)
-                    PENDING.labels(worker.stage).set(group["pending"])
+            group = group_named(await redis.xinfo_groups(worker.input_stream), worker.stage)
+            if group is not None:
+                LAG.labels(worker.stage).set(group.get("lag") or 0)
+                PENDING.labels(worker.stage).set(group["pending"])
             health.redis_ok()
         except Exception as error:  # Redis away: the health endpoint will say so
             log.warning("cannot read %s's group: %s", worker.stage, error)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 import redis
@@ -61,14 +62,14 @@ def stage_progress(client: redis.Redis) -> list[StageProgress]:
                 raise info
             progress.append(StageProgress(stage, stream, 0, 0))
             continue
-        group = next((g for g in groups if _text(g["name"]) == stage), None)
+        group = group_named(groups, stage)
         if group is None:
             progress.append(StageProgress(stage, stream, int(info["length"]), 0))
             continue
         lag = group.get("lag")
         if lag is None:  # Redis cannot tell after trimming: compare ids instead
-            last = _text(info.get("last-generated-id") or "0-0")
-            lag = 0 if _text(group["last-delivered-id"]) == last else 1
+            last = as_text(info.get("last-generated-id") or "0-0")
+            lag = 0 if as_text(group["last-delivered-id"]) == last else 1
         progress.append(StageProgress(stage, stream, int(lag), int(group["pending"])))
     return progress
 
@@ -77,22 +78,29 @@ def backlog(client: redis.Redis, stream: Stream) -> int:
     """Entries of a stream its consumer group has not finished (unread plus unacknowledged)."""
     stage = next((s for s, input_stream, _ in PIPELINE if input_stream == stream), None)
     try:
-        groups = client.xinfo_groups(stream)
+        group = group_named(client.xinfo_groups(stream), stage)
     except ResponseError:  # no stream yet
         return 0
-    group = next((g for g in groups if _text(g["name"]) == stage), None)
-    if group is None:
-        return int(client.xinfo_stream(stream)["length"]) if groups is not None else 0
+    return unfinished(group) if group is not None else int(client.xinfo_stream(stream)["length"])
+
+
+def group_named(groups: list[dict[str, Any]], name: str | None) -> dict[str, Any] | None:
+    """The consumer group called `name` in an XINFO GROUPS reply."""
+    return next((g for g in groups if as_text(g["name"]) == name), None)
+
+
+def unfinished(group: dict[str, Any]) -> int:
+    """Entries a group has not read (lag) or not acknowledged (pending)."""
     return int(group.get("lag") or 0) + int(group["pending"])
 
 
-def _text(value: bytes | str) -> str:
+def as_text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
 def last_id(client: redis.Redis, stream: Stream) -> str:
     entries = client.xrevrange(stream, count=1)
-    return _text(entries[0][0]) if entries else "0-0"
+    return as_text(entries[0][0]) if entries else "0-0"
 
 
 def read_feed(client: redis.Redis, after: str = "0-0") -> Iterator[tuple[str, dict[str, object]]]:
@@ -103,7 +111,7 @@ def read_feed(client: redis.Redis, after: str = "0-0") -> Iterator[tuple[str, di
         if not entries:
             return
         for entry_id, fields in entries:
-            cursor = _text(entry_id)
+            cursor = as_text(entry_id)
             yield cursor, orjson.loads(fields[FEED_EVENT_FIELD.encode()])
 
 
