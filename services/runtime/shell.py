@@ -217,7 +217,8 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
 
     @app.on_startup
     async def connect() -> None:
-        ensure_groups(SyncRedis.from_url(settings.redis_url or ""), [(worker.stage, worker.input_stream)])
+        with SyncRedis.from_url(settings.redis_url or "") as setup_client:
+            ensure_groups(setup_client, [(worker.stage, worker.input_stream)])
         clients["redis"] = Redis.from_url(settings.redis_url or "")
         await worker.setup(clients["redis"])
         # Joining the group only once set up (models loaded) lets XINFO CONSUMERS show who is ready.
