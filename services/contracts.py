@@ -294,6 +294,11 @@ class ClaimRecord(Message):
     qualifier: Qualifier
     claimed_by: str | None = None
     disputed: bool = False
+    superseded: bool = Field(
+        False,
+        description="A figure a report says was revised ('revising earlier reports of nine'): it never enters a "
+        "toll, and neither does the same figure in another report.",
+    )
     article_id: str
     quote: str
 

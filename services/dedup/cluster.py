@@ -245,24 +245,41 @@ def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[st
     """{low, best, high} per category. Disputed claims by a party never enter them.
 
     low and high are the lowest and highest credible figures (headline figures and the
-    undisputed claims behind them); best is the highest headline figure of any report: tolls
-    rise as the dead are found, and a report that revises a toll down says so (the earlier
-    figure is then marked superseded and left out before this point).
+    undisputed claims behind them); best is the highest credible headline figure: tolls rise
+    as the dead are found. A figure a report says was revised ("eight killed, revising earlier
+    reports of nine") is no longer credible, in that report or in any earlier one that carried
+    it, so a revision down in a later report lowers the toll. `reports` are in arrival order.
     """
+    order = {report.article_id: n for n, report in enumerate(reports)}
+    revised_in: dict[tuple[str, int | None], int] = {}  # figure -> the last report that revised it
+    for claim in claims:
+        if claim.superseded:
+            key = (claim.category, claim.value)
+            revised_in[key] = max(revised_in.get(key, -1), order.get(claim.article_id, len(reports)))
+
+    def credible(category: str, value: int | None, article_id: str) -> bool:
+        return revised_in.get((category, value), -1) < order.get(article_id, len(reports))
+
     tolls: dict[str, Toll | None] = {}
     for category in HEADLINE_CATEGORIES:
-        headline = [r.figures[category].value for r in reports if category in r.figures]
-        credible = [c.value for c in claims if c.category == category and not c.disputed and c.value]
-        values = headline + credible
+        reported = [(r.figures[category].value, r.article_id) for r in reports if category in r.figures]
+        headline = [v for v, article_id in reported if credible(category, v, article_id)] or [v for v, _ in reported]
+        claimed = [
+            c.value
+            for c in claims
+            if c.category == category and c.value and not (c.disputed or c.superseded)
+            and credible(category, c.value, c.article_id)
+        ]  # fmt: skip
+        values = headline + claimed
         tolls[category] = Toll(low=min(values), best=max(headline), high=max(values)) if headline else None
     return tolls
 
 
 def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
-    """The article's main-scope, current claims, named by headline category."""
+    """The article's claims about its own incident, named by headline category; revised ones marked."""
     records = []
     for claim in article.claims:
-        if claim.scope != "main" or claim.superseded:
+        if claim.scope != "main":
             continue
         category = f"children_{claim.category}" if claim.group == "children" else claim.category
         if category not in HEADLINE_CATEGORIES:
@@ -276,6 +293,7 @@ def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
                 qualifier=claim.qualifier,
                 claimed_by=claim.claimed_by,
                 disputed=claim.disputed,
+                superseded=claim.superseded,
                 article_id=article.meta.article_id,
                 quote=claim.quote,
             )

@@ -104,3 +104,46 @@ def test_mentioned_incidents_become_incidents_of_their_own(seed_stages: dict[str
     decision = decide(first_hand, [record], WINDOW)
     applied = apply(first_hand, decision, record)
     assert applied is not None and applied.record.incident.basis == "reported"
+
+
+def parsed(nlp: Any, article_id: str, text: str) -> Any:
+    from services.casualties.figures import figures_for
+    from services.cleaner.clean import clean_article
+    from services.contracts import RawArticle, utc_now
+    from services.entities.extract import extract_batch
+
+    clean = clean_article(RawArticle(id=article_id, text=text), ingested_at=utc_now(), max_bytes=100_000)
+    return figures_for(next(iter(extract_batch(nlp, [clean]))))
+
+
+FIRST_REPORT = (
+    "Missile strike on Sumy kills nine\n\n"
+    "A Russian missile struck an apartment block in Sumy on Tuesday night, killing nine people and "
+    "injuring 30 others, the regional governor said. Rescuers searched the rubble until morning."
+)
+REVISED_REPORT = (
+    "Sumy toll revised to eight\n\n"
+    "Eight people were killed in the Russian missile strike on Sumy on Tuesday night, the regional "
+    "governor said on Wednesday, revising earlier reports of nine deaths. Another 30 people were injured."
+)
+
+
+def test_a_later_revision_down_lowers_the_toll(nlp: Any) -> None:
+    first, revised = parsed(nlp, "sumy-first", FIRST_REPORT), parsed(nlp, "sumy-revised", REVISED_REPORT)
+    assert first.figures["killed"].value == 9 and revised.figures["killed"].value == 8
+
+    (record,) = cluster([first, revised]).values()
+    incident = record.incident
+    assert [r.article_id for r in incident.reports] == ["sumy-first", "sumy-revised"]
+    assert (incident.casualties["killed"].best, incident.casualties["killed"].high) == (8, 8)
+    assert incident.casualties["injured"].best == 30
+    (withdrawn,) = [c for c in incident.claims if c.superseded]
+    assert (withdrawn.category, withdrawn.value, withdrawn.article_id) == ("killed", 9, "sumy-revised")
+
+
+def test_a_revised_figure_reported_again_later_counts_again(nlp: Any) -> None:
+    """Only figures that came before the revision are withdrawn: a later report of nine stands."""
+    first, revised = parsed(nlp, "sumy-first", FIRST_REPORT), parsed(nlp, "sumy-revised", REVISED_REPORT)
+    later = first.model_copy(update={"meta": first.meta.model_copy(update={"article_id": "sumy-later"})})
+    (record,) = cluster([revised, later]).values()
+    assert record.incident.casualties["killed"].best == 9
