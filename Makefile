@@ -19,13 +19,13 @@ test: $(STAMP) ## every test, against a real Redis
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
-	$(BIN)/mypy services
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
+	$(BIN)/mypy services bench
 
 format: $(STAMP)
-	$(BIN)/ruff format services tests
-	$(BIN)/ruff check --fix services tests
+	$(BIN)/ruff format services tests bench
+	$(BIN)/ruff check --fix services tests bench
 
 schemas: $(STAMP) ## regenerate schemas/ from services/contracts.py
 	$(BIN)/incidentfeed schema export

@@ -182,7 +182,7 @@ def generate(
             published = incident.day + timedelta(hours=8 + 3 * n, minutes=rng.randint(0, 59))
             text = write_report(rng, incident, killed, injured, background)
             outlet = OUTLETS[(n + len(incident.key)) % len(OUTLETS)]
-            fields = {
+            fields: dict[str, object] = {
                 "id": f"{incident.key}-r{n}", "text": text, "outlet": outlet,
                 "url": f"https://news.example.org/{incident.key}/{n}", "published_at": published.isoformat(),
             }  # fmt: skip
@@ -190,7 +190,7 @@ def generate(
             articles.append((published, CorpusArticle(fields, incident.key, "report", figures, incident)))
             if rng.random() < copy_rate:
                 copied_at = (published + timedelta(hours=1)).isoformat()
-                copy = {**fields, "id": f"{incident.key}-r{n}-copy", "text": syndicate(rng, text),
+                copy: dict[str, object] = {**fields, "id": f"{incident.key}-r{n}-copy", "text": syndicate(rng, text),
                         "outlet": rng.choice(OUTLETS), "published_at": copied_at}  # fmt: skip
                 articles.append(
                     (published + timedelta(hours=1), CorpusArticle(copy, incident.key, "copy", figures, incident))

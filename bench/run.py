@@ -5,7 +5,9 @@
    the first ingest to the last feed entry, latency per article from ingest to the feed
    (p50/p95/p99), each stage's CPU time and peak memory;
 3. the ratio pipeline / bare spaCy, with one replica per stage;
-4. scale-out: 1, 2 and 4 replicas of the entity stage;
+4. scale-out: 1, 2 and 4 replicas of the entity stage, and on a machine with more cores, doubling
+   up to the cores left beside the other stages (1, 2, 4, 8, 12 on 16 cores); each run names
+   its bottleneck, the stage whose replicas were busiest;
 5. dedup's cost per article with 10,000 and with 100,000 articles already in its store;
 6. each stage's pure function, per article, beside the spaCy parse.
 
@@ -55,7 +57,6 @@ from services.entities.extract import extract_entities, load_pipeline, parse_art
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
-from services.stages import STAGES
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -105,15 +106,47 @@ def bare_spacy(texts: list[str], batch_size: int) -> dict[str, float]:
     return {"articles": len(texts), "seconds": seconds, "articles_per_s": len(texts) / seconds}
 
 
+def scale_out_counts(cpus: int) -> list[int]:
+    """Entity replicas to try: 1, 2, 4, then doubling while the other stages keep 4 cores, then that."""
+    counts, room = [1, 2, 4], cpus - 4
+    while counts[-1] * 2 <= room:
+        counts.append(counts[-1] * 2)
+    if room > counts[-1]:
+        counts.append(room)
+    return counts
+
+
+# Per article the casualty and dedup stages cost about a twelfth of the entity stage's CPU
+# (bench/results/): one replica of each per 8 entity replicas keeps them from capping the curve.
+ENTITY_REPLICAS_PER_LIGHT_REPLICA = 8
+
+
+def replica_plan(entity_replicas: int) -> dict[StageName, int]:
+    """How many workers of each stage a scale-out run starts."""
+    light = -(-entity_replicas // ENTITY_REPLICAS_PER_LIGHT_REPLICA)
+    return {
+        StageName.CLEANER: 1,
+        StageName.ENTITIES: entity_replicas,
+        StageName.CASUALTIES: light,
+        StageName.DEDUP: light,
+        StageName.PUBLISHER: 1,
+    }
+
+
+def bottleneck(stages: dict[str, dict[str, Any]]) -> str:
+    """The stage whose replicas were busiest (CPU seconds per replica per wall second)."""
+    return max(stages, key=lambda stage: stages[stage]["busy"])
+
+
 def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> dict[str, Any]:
     with private_redis() as url, tempfile.TemporaryDirectory(prefix="incidentfeed-bench-") as workdir:
         client = redis.Redis.from_url(url)
         ensure_groups(client)
         log = Path(workdir) / "workers.log"
-        workers = {stage: start_workers(url, log, stages=(stage,)) for stage in STAGES}
-        workers[StageName.ENTITIES] += [
-            start_workers(url, log, stages=(StageName.ENTITIES,))[0] for _ in range(entity_replicas - 1)
-        ]
+        workers = {
+            stage: [start_workers(url, log, stages=(stage,))[0] for _ in range(count)]
+            for stage, count in replica_plan(entity_replicas).items()
+        }
         try:
             wait_for_consumers(client, {stage: len(procs) for stage, procs in workers.items()})
             baseline = {p.pid: proc_stats(p.pid)["cpu_s"] for procs in workers.values() for p in procs}
@@ -137,6 +170,7 @@ def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> di
                 if not any(s.lag or s.pending for s in stage_progress(client)):
                     break
             elapsed = time.perf_counter() - start
+            dead_letters = client.xlen(Stream.DEADLETTER)
             stages = {}
             for stage, procs in workers.items():
                 stats = [proc_stats(p.pid) for p in procs]
@@ -145,6 +179,7 @@ def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> di
                     "replicas": len(procs),
                     "cpu_s": round(cpu, 2),
                     "articles_per_cpu_s": round(len(corpus) / cpu, 1) if cpu else None,
+                    "busy": round(cpu / (elapsed * len(procs)), 2),
                     "peak_rss_mb": round(max(s["peak_rss_mb"] for s in stats), 1),
                 }
         finally:
@@ -160,7 +195,9 @@ def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> di
             "p99": round(percentile(latencies, 99), 2),
             "measured_articles": len(latencies),
         },
+        "dead_letters": dead_letters,
         "stages": stages,
+        "bottleneck": bottleneck(stages),
     }
 
 
@@ -268,33 +305,54 @@ def stage_functions(corpus: list[CorpusArticle]) -> dict[str, dict[str, float]]:
 # ---------------------------------------------------------------------------------- main
 
 
-def main() -> None:
+ARTICLES_PER_ENTITY_REPLICA = 60  # so the largest scale-out run still lasts several seconds
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    cpus = os.cpu_count() or 1
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--articles", type=int, default=240, help="corpus size for the pipeline runs")
-    parser.add_argument("--replicas", default="1,2,4", help="entity-stage replicas to try")
+    parser.add_argument(
+        "--replicas",
+        default=",".join(map(str, scale_out_counts(cpus))),
+        help="entity-stage replicas to try (default for this machine's %(default)s)",
+    )
+    parser.add_argument(
+        "--articles",
+        type=int,
+        help=f"corpus size for the pipeline runs (default: 240, or {ARTICLES_PER_ENTITY_REPLICA} per replica "
+        "of the largest run if that is more)",
+    )
     parser.add_argument("--dedup-sizes", default="10000,100000", help="dedup store sizes to compare")
-    args = parser.parse_args()
+    parser.add_argument("--out", type=Path, help="where the JSON goes (default bench/results/<date>.json)")
+    args = parser.parse_args(argv)
+    replica_counts = [int(r) for r in args.replicas.split(",")]
+    if any(count < 1 for count in replica_counts):
+        parser.error("--replicas takes positive counts, e.g. 1,2,4")
+    articles = args.articles or max(240, ARTICLES_PER_ENTITY_REPLICA * max(replica_counts))
     started = time.perf_counter()
 
-    corpus = generate(seed=2026, incidents=max(1, args.articles // 2), copy_rate=0.1, background=True)[: args.articles]
+    corpus = generate(seed=2026, incidents=max(1, articles // 2), copy_rate=0.1, background=True)[:articles]
     words = [len(str(a.fields["text"]).split()) for a in corpus]
     print(f"corpus: {len(corpus)} articles, {min(words)}-{max(words)} words (median {statistics.median(words):.0f})")
     texts = [
         clean_article(RawArticle.model_validate(a.fields), ingested_at=utc_now(), max_bytes=10**6).text for a in corpus
     ]
 
-    result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": {"cpus": os.cpu_count()}}
+    result: dict[str, Any] = {"date": datetime.now(UTC).isoformat(), "machine": {"cpus": cpus}}
     result["bare_spacy"] = bare_spacy(texts, batch_size=16)
     print(f"bare spaCy: {result['bare_spacy']['articles_per_s']:.1f} articles/s")
     result["stage_functions"] = stage_functions(corpus)
 
     result["pipeline"] = {}
-    for replicas in [int(r) for r in args.replicas.split(",")]:
+    for replicas in replica_counts:
         run = pipeline_over_redis(corpus, replicas)
         run["ratio_to_bare_spacy"] = round(run["articles_per_s"] / result["bare_spacy"]["articles_per_s"], 3)
         result["pipeline"][str(replicas)] = run
         rate, ratio = run["articles_per_s"], run["ratio_to_bare_spacy"]
-        print(f"pipeline, {replicas} entity replica(s): {rate:.1f} articles/s, ratio {ratio:.2f}")
+        print(
+            f"pipeline, {replicas} entity replica(s): {rate:.1f} articles/s, ratio {ratio:.2f}, "
+            f"busiest stage {run['bottleneck']}"
+        )
 
     figures = [figures_from(a) for a in corpus[:200]]
     result["dedup_cost"] = [dedup_cost(figures, int(size)) for size in args.dedup_sizes.split(",")]
@@ -302,10 +360,11 @@ def main() -> None:
     result["dedup_cost_ratio"] = round(costs[-1]["ms_per_article"] / costs[0]["ms_per_article"], 2)
     result["seconds"] = round(time.perf_counter() - started, 1)
     print_table(result)
-    out = REPO / "bench" / "results" / f"{datetime.now(UTC).date()}.json"
-    out.parent.mkdir(exist_ok=True)
+    out = args.out or REPO / "bench" / "results" / f"{datetime.now(UTC).date()}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {out.relative_to(REPO)} in {result['seconds']}s", file=sys.stderr)
+    print(f"written to {out} in {result['seconds']}s", file=sys.stderr)
+    return result
 
 
 def figures_from(article: CorpusArticle) -> FiguresArticle:
@@ -327,9 +386,17 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"{'  ratio pipeline / bare spaCy':44} {run['ratio_to_bare_spacy']:>12.2f}")
         lat = run["latency_s"]
         print(f"{'  latency p50 / p95 / p99 (s)':44} {lat['p50']:>4} / {lat['p95']} / {lat['p99']}")
-    one = result["pipeline"][next(iter(result["pipeline"]))]
-    print(f"\n{'stage (1 replica each)':16} {'CPU s':>8} {'articles/CPU s':>15} {'peak RSS MB':>12}")
-    for stage, stats in one["stages"].items():
+    first = next(iter(result["pipeline"].values()))
+    print(f"\n{'entity replicas':16} {'articles/s':>11} {'speed-up':>9}  busiest stage (busy per replica)")
+    for replicas, run in result["pipeline"].items():
+        speed_up = run["articles_per_s"] / first["articles_per_s"]
+        busiest = run["bottleneck"]
+        print(
+            f"{replicas:16} {run['articles_per_s']:>11.1f} {speed_up:>8.2f}x  "
+            f"{busiest} ({run['stages'][busiest]['busy']:.0%})"
+        )
+    print(f"\n{'stage (first run)':16} {'CPU s':>8} {'articles/CPU s':>15} {'peak RSS MB':>12}")
+    for stage, stats in first["stages"].items():
         print(f"{stage:16} {stats['cpu_s']:>8} {stats['articles_per_cpu_s']!s:>15} {stats['peak_rss_mb']:>12}")
     print(f"\n{'stage function':22} {'ms/article':>11} {'x faster than spaCy parse':>26}")
     for name, row in result["stage_functions"].items():

@@ -1,0 +1,55 @@
+"""`make bench` on a tiny corpus: it runs end to end, accounts for every article and names the
+bottleneck; and the scale-out plan it picks for a machine's core count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import generate
+from bench.run import bottleneck, main, replica_plan, scale_out_counts
+from services.contracts import StageName
+
+
+@pytest.mark.parametrize(
+    ("cpus", "counts"),
+    [(1, [1, 2, 4]), (2, [1, 2, 4]), (8, [1, 2, 4]), (12, [1, 2, 4, 8]), (16, [1, 2, 4, 8, 12]),
+     (32, [1, 2, 4, 8, 16, 28])],
+)  # fmt: skip
+def test_scale_out_goes_to_eight_or_more_replicas_on_sixteen_cores(cpus: int, counts: list[int]) -> None:
+    assert scale_out_counts(cpus) == counts
+
+
+def test_light_stages_get_a_replica_per_eight_entity_replicas() -> None:
+    assert replica_plan(1) == {StageName.CLEANER: 1, StageName.ENTITIES: 1, StageName.CASUALTIES: 1,
+                               StageName.DEDUP: 1, StageName.PUBLISHER: 1}  # fmt: skip
+    assert replica_plan(8)[StageName.DEDUP] == 1
+    assert replica_plan(12)[StageName.CASUALTIES] == replica_plan(12)[StageName.DEDUP] == 2
+
+
+def test_bottleneck_is_the_busiest_stage_per_replica() -> None:
+    stages = {"entities": {"busy": 0.4}, "dedup": {"busy": 0.9}, "publisher": {"busy": 0.1}}
+    assert bottleneck(stages) == "dedup"
+
+
+def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) -> None:
+    out = tmp_path / "result.json"
+    articles = 12
+    result = main(["--articles", str(articles), "--replicas", "1,2", "--dedup-sizes", "300,600", "--out", str(out)])
+
+    assert json.loads(out.read_text()) == result
+    assert result["bare_spacy"]["articles"] == articles
+    assert set(result["pipeline"]) == {"1", "2"}
+    corpus = generate(seed=2026, incidents=articles // 2, copy_rate=0.1, background=True)[:articles]
+    reports = sum(1 for a in corpus if a.kind == "report")
+    for replicas, run in result["pipeline"].items():
+        assert run["stages"]["entities"]["replicas"] == int(replicas)
+        assert run["dead_letters"] == 0
+        # Every first-hand report reaches the feed; syndicated copies ride along with them.
+        assert reports <= run["latency_s"]["measured_articles"] <= articles
+        assert run["bottleneck"] in run["stages"]
+        assert run["articles_per_s"] > 0 and run["ratio_to_bare_spacy"] > 0
+    assert [c["prefilled_articles"] for c in result["dedup_cost"]] == [300, 600]
+    assert result["stage_functions"]["spacy_parse"]["times_faster_than_spacy_parse"] == 1.0
