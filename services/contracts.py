@@ -237,6 +237,11 @@ class CasualtyClaim(Message):
     claimed_by: str | None = None
     disputed: bool = False
     superseded: bool = Field(False, description="An earlier count the article says was revised.")
+    partial: bool = Field(
+        False,
+        description="Counts part of a toll told elsewhere ('two more people died in hospital', 'two of the "
+        "injured'): never a headline figure and never a toll.",
+    )
     scope: Literal["main", "mentioned"] = "main"
     scope_place: str | None = Field(None, description="For scope 'mentioned': where it happened.")
     quote: str = Field(description="The sentence the figure stands in.")
@@ -298,6 +303,9 @@ class ClaimRecord(Message):
         False,
         description="A figure a report says was revised ('revising earlier reports of nine'): it never enters a "
         "toll, and neither does the same figure in another report.",
+    )
+    partial: bool = Field(
+        False, description="Counts part of a toll told elsewhere ('two more people died in hospital'): never a toll."
     )
     article_id: str
     quote: str

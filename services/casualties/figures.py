@@ -168,6 +168,12 @@ def counted_noun(number: Token) -> Token:
 
 def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None:
     """The casualty word that governs or stands beside what the number counts."""
+    if noun.i == number.i:  # a bare number: "more than 50 were injured", "12 have died"
+        for token in number.doc[number.i + 1 : min(number.i + 4, number.sent.end)]:
+            if token.i in cues:
+                return cues[token.i]
+            if token.pos_ not in ("AUX", "ADV", "PART"):
+                break
     node = noun
     for _ in range(5):  # up the dependency tree: 'children' -> 'including' -> 'people' -> 'killed'
         if node.i in cues and node.i != number.i:
@@ -239,8 +245,11 @@ def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
                 found.append((number, noun, category))
         found += single_persons(sentence, {n.token.i for n in numbers}, cues)
         for number, noun, category in fold_others(found):
+            # "18 were killed and a further 56 injured": 'further' adds to another category's count
+            before = [(n.token.i, c) for n, _, c in found if n.token.i < number.token.i]
+            previous = max(before)[1] if before else (claims[-1].category if claims else None)
             claims.append(_claim(article, sentence, number, noun, category, speakers, other_day,
-                                 party, main_name, superseding))  # fmt: skip
+                                 party, main_name, superseding, previous not in (None, category)))  # fmt: skip
     return claims
 
 
@@ -255,11 +264,13 @@ def _claim(
     party: set[str],
     main_name: str | None,
     superseding: frozenset[str],
+    after_other_category: bool,
 ) -> CasualtyClaim:
     said = attribute(number.token, sentence, speakers)
     disputed_words = {t.lower_ for t in sentence} & word_sets()["dispute"]
     chain = _head_chain(noun)
     superseded = any(t.lower_ in superseding or t.lemma_.lower() in superseding for t in chain for t in [t, *t.lefts])
+    group = group_of(noun) if noun.i != number.token.i or not number.token.like_num else "people"
     place = nearest_place(number.token, article)
     mentioned = other_day.get(sentence.start, False) or (place is not None and place != main_name)
     by_party = bool(said.speaker) and any(w in said.speaker.lower() for w in party)  # type: ignore[union-attr]
@@ -267,7 +278,7 @@ def _claim(
     start = clean_to_raw_offset(article.offsets, sentence.start_char)
     return CasualtyClaim(
         category=category,  # type: ignore[arg-type]
-        group=group_of(noun) if noun.i != number.token.i or not number.token.like_num else "people",  # type: ignore[arg-type]
+        group=group,  # type: ignore[arg-type]
         value=None if number.low is not None else number.value,
         low=number.low,
         high=number.high,
@@ -278,11 +289,55 @@ def _claim(
         # the victim), only its words ("claimed", "no evidence") make it so.
         disputed=said.claimed or (by_party and not mentioned) or bool(disputed_words),
         superseded=superseded,
+        partial=counts_part(number, noun, group, after_other_category),
         scope="mentioned" if mentioned else "main",
         scope_place=(place if place != main_name else None) if mentioned else None,
         quote=quote,
         raw_start=start,
         raw_end=start + len(quote),
+    )
+
+
+def counts_part(number: Number, noun: Token, group: str, after_other_category: bool) -> bool:
+    """A number that counts part of a toll told elsewhere rather than a toll.
+
+    'two more people', 'another three', 'a further two' (unless the count before it is of
+    another category: '18 killed and a further 56 injured'); 'two of the injured' and 'two
+    were among the dead' (but 'two children were among the dead' is the children's count); and
+    deaths told apart from the attack's toll: 'died of their wounds', 'later died in hospital',
+    'succumbed to their injuries'.
+    """
+    words = word_sets()
+    token, doc = number.token, number.token.doc
+    if not after_other_category:
+        after = doc[token.i + 1] if token.i + 1 < len(doc) else None
+        than_follows = after is not None and after.i + 1 < len(doc) and doc[after.i + 1].lower_ == "than"
+        if after is not None and after.lower_ in words["partial_increment_after_number"] and not than_follows:
+            return True  # "two more", not "more than"
+        if any(t.lower_ in words["partial_increment_before_number"] for t in (*token.lefts, *noun.lefts)):
+            return True
+    verb = next((t for t in _head_chain(noun) if t.pos_ in ("VERB", "AUX")), None)
+    if group != "children":
+        if any(  # "two of them", "two of the injured"
+            child.dep_ == "prep"
+            and child.lower_ == "of"
+            and any(t.lower_ in words["partial_subset_of"] for t in child.children)
+            for child in token.children
+        ):
+            return True
+        if verb is not None and any(  # "two were among the dead", not "15 were killed, among them ..."
+            c.dep_ == "prep" and c.lower_ == "among" and any(t.pos_ != "PRON" for t in c.children)
+            for c in verb.children
+        ):
+            return True
+    if verb is None or verb.lemma_.lower() not in ("die", "succumb"):
+        return False
+    later = words["partial_later_death"]
+    return any(
+        t.lemma_.lower() in later or t.lower_ in later
+        for child in verb.children
+        if child.dep_ in ("advmod", "prep")
+        for t in (child, *child.children)
     )
 
 
@@ -352,7 +407,7 @@ def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, To
 
 def headline_figures(claims: list[CasualtyClaim], headline_end: int, scope: str = "main") -> dict[str, HeadlineFigure]:
     """The figures the article puts forward: the largest current, undisputed one of the scope."""
-    usable = [c for c in claims if c.scope == scope and not c.disputed and not c.superseded and c.value]
+    usable = [c for c in claims if c.scope == scope and not (c.disputed or c.superseded or c.partial) and c.value]
     figures: dict[str, HeadlineFigure] = {}
     for name in ("killed", "injured", "hospitalized", "missing"):
         adults = [c for c in usable if c.category == name and c.group != "children"]

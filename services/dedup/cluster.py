@@ -245,10 +245,11 @@ def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[st
     """{low, best, high} per category. Disputed claims by a party never enter them.
 
     low and high are the lowest and highest credible figures (headline figures and the
-    undisputed claims behind them); best is the highest credible headline figure: tolls rise
-    as the dead are found. A figure a report says was revised ("eight killed, revising earlier
-    reports of nine") is no longer credible, in that report or in any earlier one that carried
-    it, so a revision down in a later report lowers the toll. `reports` are in arrival order.
+    undisputed claims behind them, not those counting part of a toll); best is the highest
+    credible headline figure: tolls rise as the dead are found. A figure a report says was
+    revised ("eight killed, revising earlier reports of nine") is no longer credible, in that
+    report or in any earlier one that carried it, so a revision down in a later report lowers
+    the toll. `reports` are in arrival order.
     """
     order = {report.article_id: n for n, report in enumerate(reports)}
     revised_in: dict[tuple[str, int | None], int] = {}  # figure -> the last report that revised it
@@ -267,7 +268,7 @@ def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[st
         claimed = [
             c.value
             for c in claims
-            if c.category == category and c.value and not (c.disputed or c.superseded)
+            if c.category == category and c.value and not (c.disputed or c.superseded or c.partial)
             and credible(category, c.value, c.article_id)
         ]  # fmt: skip
         values = headline + claimed
@@ -294,6 +295,7 @@ def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
                 claimed_by=claim.claimed_by,
                 disputed=claim.disputed,
                 superseded=claim.superseded,
+                partial=claim.partial,
                 article_id=article.meta.article_id,
                 quote=claim.quote,
             )

@@ -147,3 +147,16 @@ def test_a_revised_figure_reported_again_later_counts_again(nlp: Any) -> None:
     later = first.model_copy(update={"meta": first.meta.model_copy(update={"article_id": "sumy-later"})})
     (record,) = cluster([revised, later]).values()
     assert record.incident.casualties["killed"].best == 9
+
+
+def test_a_count_of_part_of_the_toll_does_not_lower_it(nlp: Any) -> None:
+    article = parsed(
+        nlp,
+        "sumy-wounds",
+        "Sumy toll rises to 20\n\nTwo people died of their wounds overnight, bringing the toll from the Russian "
+        "missile strike on Sumy on Tuesday to 20, the regional governor said.",
+    )
+    (record,) = cluster([article]).values()
+    assert [(c.value, c.partial) for c in record.incident.claims if c.category == "killed"] == [(2, True), (20, False)]
+    killed = record.incident.casualties["killed"]
+    assert (killed.low, killed.best, killed.high) == (20, 20, 20)

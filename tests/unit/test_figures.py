@@ -313,3 +313,42 @@ def test_attribution_dispute_and_revision_in_our_own_sentences(nlp: Any) -> None
     mentioned = {(c.value, c.scope_place) for c in figures.claims if c.scope == "mentioned"}
     assert mentioned == {(2, "Kharkiv"), (9, "Kharkiv")}
     assert figures.figures["killed"].value == 4 and "injured" not in figures.figures
+
+
+# (sentence, {(value, partial)}): counts of part of a toll, beside totals that look alike.
+PARTIAL_COUNTS: list[tuple[str, set[tuple[int, bool]]]] = [
+    ("Two people died of their wounds overnight, bringing the toll to 20.", {(2, True), (20, False)}),
+    ("The death toll rose to 12 after two more people died in hospital.", {(12, False), (2, True)}),
+    ("Another three people succumbed to their injuries on Sunday, the mayor said.", {(3, True)}),
+    ("A further two people were killed when the roof collapsed, rescuers said.", {(2, True)}),
+    ("Two residents were among the dead, the council said.", {(2, True)}),
+    ("Nine people died in the strike on the market, the governor said.", {(9, False)}),
+    ("Dozens of people were killed in the attack, the mayor said.", {(12, False)}),
+    ("More than 70 people were injured in the strike, officials said.", {(70, False)}),
+    ("Two children were among the dead, the governor said.", {(2, False)}),
+    ("Three people were killed and two more were injured, the governor said.", {(3, False), (2, False)}),
+    ("The mayor said 18 people were killed and a further 56 injured.", {(18, False), (56, False)}),
+    ("Two soldiers were among the dead, the army said.", {(2, True)}),
+]
+
+
+@pytest.mark.parametrize(("sentence", "wanted"), PARTIAL_COUNTS)
+def test_partial_counts_are_told_apart_from_tolls(nlp: Any, sentence: str, wanted: set[tuple[int, bool]]) -> None:
+    figures = figures_of(nlp, sentence)
+    assert {(c.value or c.low, c.partial) for c in figures.claims} == wanted
+    partial = {c.value for c in figures.claims if c.partial}
+    assert not any(f.value in partial and f.value not in {c.value for c in figures.claims if not c.partial}
+                   for f in figures.figures.values())  # fmt: skip
+
+
+def test_a_bare_number_counts_what_the_verb_right_after_it_says(nlp: Any) -> None:
+    """Under a headline the parser hangs '50' on 'children'; 'more than 50 were injured' still says injured."""
+    figures = figures_of(
+        nlp,
+        "Strike on Sumy\n\nAt least 18 people were killed, including nine children, and more than 50 were injured.",
+    )
+    assert {k: (f.value, f.qualifier) for k, f in figures.figures.items()} == {
+        "killed": (18, "at_least"),
+        "children_killed": (9, "exact"),
+        "injured": (50, "more_than"),
+    }
