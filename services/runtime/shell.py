@@ -83,6 +83,7 @@ class StageWorker(Generic[InT]):
         self.settings = settings
         self.failures = 0  # entries this process failed on unexpectedly, for the metrics
         self.trimmed_at = 0.0
+        self.in_hand: set[str] = set()  # entry ids this process is handling now
 
     async def setup(self, redis: Redis) -> None:
         """Load what the stage needs (models, connections) once per process."""
@@ -279,7 +280,7 @@ def register_stage(
             Delivery(as_text(entry_id), fields)
             for entry_id, fields in zip(raw["message_ids"], raw["data"], strict=True)
         ]
-        await handle_measured(worker, clients["redis"], deliveries)
+        await handle_measured(worker, clients["redis"], deliveries, consumer)
 
     @broker.subscriber(
         stream=StreamSub(
@@ -297,15 +298,19 @@ def register_stage(
     async def reclaim_pending(body: Any, msg: RedisStreamMessage) -> None:
         raw = msg.raw_message
         entry_id = as_text(raw["message_ids"][0])
+        if entry_id in worker.in_hand:
+            return  # idle past claim_idle_ms because this process is still on it: not stale
         client = clients["redis"]
         pending = await client.xpending_range(worker.input_stream, worker.stage, min=entry_id, max=entry_id, count=1)
-        deliveries = int(pending[0]["times_delivered"]) if pending else 1
+        if not pending:
+            return  # acknowledged since it was claimed: done already
+        deliveries = int(pending[0]["times_delivered"])
         delivery = Delivery(entry_id, raw["data"], deliveries)
         if deliveries > settings.max_deliveries:
             await worker.give_up(client, delivery)
         else:
             log.info("%s reclaimed entry %s (delivery %d)", worker.stage, entry_id, deliveries)
-            await handle_measured(worker, client, [delivery])
+            await handle_measured(worker, client, [delivery], consumer)
 
     # Registered for the AsyncAPI document only: the shell publishes through its own pipeline.
     broker.publisher(
@@ -345,15 +350,32 @@ async def trim_finished(worker: StageWorker[Any], redis: Redis) -> None:
         await redis.xtrim(worker.input_stream, minid=oldest, approximate=True)
 
 
-async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: list[Delivery]) -> None:
-    await wait_for_room(worker, redis)
-    failures_before, started = worker.failures, time.perf_counter()
-    await worker.handle(redis, deliveries)
+async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: list[Delivery], consumer: str) -> None:
+    entry_ids = {delivery.entry_id for delivery in deliveries}
+    worker.in_hand |= entry_ids
+    lease = asyncio.create_task(keep_claimed(worker, redis, sorted(entry_ids), consumer))
+    try:
+        await wait_for_room(worker, redis)
+        failures_before, started = worker.failures, time.perf_counter()
+        await worker.handle(redis, deliveries)
+    finally:
+        lease.cancel()
+        worker.in_hand -= entry_ids
     PROCESSING.labels(worker.stage).observe(time.perf_counter() - started)
     PROCESSED.labels(worker.stage).inc(len(deliveries) - (worker.failures - failures_before))
     if time.monotonic() - worker.trimmed_at > 1.0:
         worker.trimmed_at = time.monotonic()
         await trim_finished(worker, redis)
+
+
+async def keep_claimed(worker: StageWorker[Any], redis: Redis, entry_ids: list[str], consumer: str) -> None:
+    """While a batch is in hand, reset its entries' idle time every third of `claim_idle_ms`, so
+    that no peer takes a slow batch for a crashed worker's. XCLAIM with JUSTID leaves the delivery
+    count alone (a slow batch is not a failed one)."""
+    every_s = worker.settings.claim_idle_ms / 3000
+    while True:
+        await asyncio.sleep(every_s)
+        await redis.xclaim(worker.input_stream, worker.stage, consumer, 0, entry_ids, justid=True)
 
 
 async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, every_s: float = 2.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from typing import Any
 
 import orjson
 import pytest
@@ -20,13 +21,22 @@ from services.contracts import (
     Stream,
 )
 from services.runtime.settings import Settings
-from services.runtime.shell import build_app
+from services.runtime.shell import Delivery, build_app
 from services.runtime.streams import ensure_groups, stage_progress
 
 STORY = (
     "A missile struck a market in the city centre on Monday, killing two people and injuring nine, "
     "the regional governor said. Rescuers searched the ruins through the night."
 )
+
+
+class SlowCleaner(CleanerWorker):
+    """A cleaner that takes longer than `claim_idle_ms` over a batch while the event loop runs on,
+    as writing a 10 MB dead letter on a busy machine does."""
+
+    async def handle(self, redis: Any, deliveries: Sequence[Delivery]) -> None:
+        await asyncio.sleep(0.5)
+        await super().handle(redis, deliveries)
 
 
 class ExplodingCleaner(CleanerWorker):
@@ -39,7 +49,7 @@ class ExplodingCleaner(CleanerWorker):
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
-    return Settings(redis_url=url, claim_idle_ms=300, poll_ms=20, **overrides)
+    return Settings(**{"redis_url": url, "claim_idle_ms": 300, "poll_ms": 20, **overrides})
 
 
 def add_raw(client: redis.Redis, payload: bytes | dict) -> str:
@@ -117,6 +127,26 @@ async def test_pending_entries_of_a_crashed_peer_are_reclaimed(redis_client: red
     ]
     assert sorted(outputs) == ["a0", "a1", "a2", "a3"]
     assert len(ids) == 4 and not dead_letters(redis_client)
+
+
+async def test_a_slow_batch_is_not_reclaimed_and_done_twice(redis_client: redis.Redis, redis_url: str) -> None:
+    """A batch that takes longer than claim_idle_ms is left to the worker still on it, by itself
+    and by a peer: the worker renews its claim while it works."""
+    ensure_groups(redis_client)
+    for n in range(12):
+        add_raw(redis_client, {"id": f"s{n}", "text": STORY + f" Slow {n}."})
+    apps = []
+    for name in ("slow-a", "slow-b"):
+        settings = settings_for(redis_url, claim_idle_ms=150, batch_size=3, consumer_name=name)
+        apps.append(TestApp(build_app(SlowCleaner(settings), settings)))
+    async with apps[0], apps[1]:
+        await wait_for(lambda: drained(redis_client))
+        await asyncio.sleep(0.6)  # what a reclaim in flight would still add
+    outputs = [
+        orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
+    ]
+    assert sorted(outputs) == sorted(f"s{n}" for n in range(12))
+    assert not dead_letters(redis_client)
 
 
 @pytest.mark.parametrize("copies", [2])
