@@ -51,8 +51,10 @@ async def run_dedup(client: redis.Redis, url: str, replicas: int) -> None:
     for app in apps:
         await app.__aenter__()
     try:
+        deadline = asyncio.get_running_loop().time() + 120
         dedup = next(s for s in stage_progress(client) if s.stage == "dedup")
         while dedup.lag or dedup.pending:
+            assert asyncio.get_running_loop().time() < deadline, f"dedup did not drain: {dedup}"
             await asyncio.sleep(0.05)
             dedup = next(s for s in stage_progress(client) if s.stage == "dedup")
     finally:
