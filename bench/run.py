@@ -314,7 +314,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--replicas",
         default=",".join(map(str, scale_out_counts(cpus))),
-        help="entity-stage replicas to try (default for this machine's %(default)s)",
+        help="entity-stage replicas to try (default on this machine: %(default)s)",
     )
     parser.add_argument(
         "--articles",
