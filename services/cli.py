@@ -1,4 +1,4 @@
-"""The `incidentfeed` command: run, ingest, worker, tail, analyze, schema."""
+"""The `incidentfeed` command: run, ingest, worker, tail, serve, analyze, deadletter, schema."""
 
 from __future__ import annotations
 
@@ -41,6 +41,10 @@ app = typer.Typer(
 )
 schema_app = typer.Typer(help="The JSON Schemas and AsyncAPI document in schemas/.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
+deadletter_app = typer.Typer(
+    help="Inspect `deadletter`, send entries back to their stage after a fix, or drop them.", no_args_is_help=True
+)
+app.add_typer(deadletter_app, name="deadletter")
 err = Console(stderr=True)
 
 PathsArg = Annotated[
@@ -57,6 +61,15 @@ def _client(url: str) -> redis.Redis:
         err.print(f"[red]Cannot reach Redis at {url}: {error}. Is it running? Check INCIDENTFEED_REDIS_URL.[/red]")
         raise typer.Exit(2) from error
     return client
+
+
+def _pipeline_client() -> redis.Redis:
+    """The Redis a running pipeline writes to (INCIDENTFEED_REDIS_URL), answering."""
+    settings = Settings()
+    if not settings.redis_url:
+        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
+        raise typer.Exit(2)
+    return _client(settings.redis_url)
 
 
 def _read(paths: list[str]) -> list[ArticleInput]:
@@ -309,11 +322,7 @@ def tail(
     json_lines: Annotated[bool, typer.Option("--json", help="Print CloudEvents as JSON lines.")] = False,
 ) -> None:
     """Read the feed as a subscriber would: the snapshot, then the stream."""
-    settings = Settings()
-    if not settings.redis_url:
-        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
-        raise typer.Exit(2)
-    client = _client(settings.redis_url)
+    client = _pipeline_client()
     out = Console()
 
     def show(event: dict[str, Any]) -> None:
@@ -388,16 +397,104 @@ def serve(
 
     from services.publisher.reader import create_reader
 
+    _pipeline_client()
     settings = Settings()
-    if not settings.redis_url:
-        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
-        raise typer.Exit(2)
-    _client(settings.redis_url)
+    assert settings.redis_url  # checked by _pipeline_client
     reader = create_reader(settings.redis_url, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
     uvicorn.run(
         reader, host=host, port=port, log_level=settings.log_level.lower(),
         h11_max_incomplete_event_size=16_384, limit_concurrency=200,
     )  # fmt: skip
+
+
+StageOption = Annotated[StageName | None, typer.Option(help="Only dead letters from this stage.")]
+ReasonOption = Annotated[
+    list[str] | None, typer.Option("--reason", help="Only dead letters with this reason (repeatable).")
+]
+IdOption = Annotated[
+    list[str] | None,
+    typer.Option("--id", help="Only this entry, by its id in deadletter or in its stage's stream (repeatable)."),
+]
+
+
+@deadletter_app.command("list")
+def deadletter_list(
+    stage: StageOption = None,
+    reason: ReasonOption = None,
+    entry_id: IdOption = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print the dead letters as JSON lines.")] = False,
+) -> None:
+    """What landed in `deadletter`, oldest first, with a count per stage and reason."""
+    from services.runtime.dead_letters import dead_letter_entries
+
+    entries = dead_letter_entries(_pipeline_client(), stage, reason or (), entry_id or ())
+    if json_lines:
+        for entry in entries:
+            line = orjson.dumps({"id": entry.entry_id, **entry.letter.model_dump(mode="json")})
+            sys.stdout.write(line.decode() + "\n")
+        return
+    table = Table(title=f"{len(entries)} dead letters", title_justify="left")
+    for column in ("id", "stage", "reason", "article", "tries", "failed at", "error"):
+        table.add_column(column)
+    for entry in entries:
+        letter = entry.letter
+        table.add_row(
+            entry.entry_id, str(letter.stage), letter.reason, letter.article_id or "-", str(letter.delivery_count),
+            letter.failed_at.strftime("%Y-%m-%d %H:%M:%S"), letter.error[:100],
+        )  # fmt: skip
+    Console().print(table)
+    counts: dict[tuple[str, str], int] = {}
+    for entry in entries:
+        key = (str(entry.letter.stage), entry.letter.reason)
+        counts[key] = counts.get(key, 0) + 1
+    for (stage_name, why), count in sorted(counts.items()):
+        err.print(f"{count:>6}  {stage_name}: {why}")
+
+
+@deadletter_app.command("replay")
+def deadletter_replay(
+    stage: StageOption = None,
+    reason: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--reason",
+            help="Only dead letters with this reason (repeatable). Default: those a fix can cure, "
+            "max_deliveries_exceeded and stage_error; refused input would only come back.",
+        ),
+    ] = None,
+    entry_id: IdOption = None,
+    dry_run: Annotated[bool, typer.Option(help="Only say what would be sent back.")] = False,
+) -> None:
+    """Send dead letters back to the stream of the stage that gave up on them, and out of `deadletter`."""
+    from services.runtime.dead_letters import CURABLE_REASONS, dead_letter_entries, replay
+
+    client = _pipeline_client()
+    entries = dead_letter_entries(client, stage, reason or (() if entry_id else CURABLE_REASONS), entry_id or ())
+    for entry in entries:
+        err.print(f"{entry.entry_id} → {entry.letter.stream} ({entry.letter.stage}: {entry.letter.reason}) "
+                  f"{entry.letter.article_id or ''}")  # fmt: skip
+    if dry_run:
+        err.print(f"{len(entries)} dead letters would be sent back (dry run: nothing changed)")
+        return
+    err.print(f"{replay(client, entries)} dead letters sent back to their stages")
+
+
+@deadletter_app.command("drop")
+def deadletter_drop(
+    stage: StageOption = None,
+    reason: ReasonOption = None,
+    entry_id: IdOption = None,
+    all_entries: Annotated[bool, typer.Option("--all", help="Drop every dead letter (no filter needed).")] = False,
+) -> None:
+    """Delete dead letters an operator has dealt with. Needs a filter, or --all."""
+    from services.runtime.dead_letters import dead_letter_entries, drop
+
+    if not (stage or reason or entry_id or all_entries):
+        err.print("[red]Name what to drop (--stage, --reason, --id) or pass --all.[/red]")
+        raise typer.Exit(2)
+    client = _pipeline_client()
+    dropped = drop(client, dead_letter_entries(client, stage, reason or (), entry_id or ()))
+    err.print(f"{dropped} dead letters dropped")
 
 
 @schema_app.command("export")

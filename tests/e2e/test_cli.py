@@ -26,7 +26,10 @@ def incidentfeed(
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("command", [[], ["run"], ["ingest"], ["worker"], ["tail"], ["analyze"], ["schema", "export"]])
+@pytest.mark.parametrize(
+    "command",
+    [[], ["run"], ["ingest"], ["worker"], ["tail"], ["analyze"], ["schema", "export"], ["deadletter", "replay"]],
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = incidentfeed(*command, "--help")
     assert result.returncode == 0 and "Usage" in result.stdout
@@ -69,3 +72,34 @@ def test_ingest_from_stdin_then_tail_reads_the_feed(redis_url: str, redis_client
     assert [json.loads(line)["id"] for line in history.stdout.splitlines()] == ["inc_x/1"]
     readable = incidentfeed("tail", "--snapshot", redis_url=redis_url)
     assert "Drone attack on Sumy" in readable.stdout and "killed 3 (2-3)" in readable.stdout
+
+
+def test_deadletter_list_replay_and_drop(redis_url: str, redis_client: redis.Redis) -> None:
+    from services.contracts import PAYLOAD_FIELD, DeadLetter, StageName, Stream, utc_now
+
+    for n, reason in enumerate(["max_deliveries_exceeded", "invalid_message", "max_deliveries_exceeded"]):
+        letter = DeadLetter(
+            stage=StageName.CLEANER, stream=Stream.RAW, entry_id=f"{n}-0", reason=reason, error="it broke",
+            payload=json.dumps({"id": f"art-{n}", "text": "text"}), delivery_count=3, article_id=f"art-{n}",
+            failed_at=utc_now(),
+        )  # fmt: skip
+        redis_client.xadd(Stream.DEADLETTER, {PAYLOAD_FIELD: letter.to_bytes()})
+
+    listed = incidentfeed("deadletter", "list", "--json", redis_url=redis_url)
+    assert [json.loads(line)["article_id"] for line in listed.stdout.splitlines()] == ["art-0", "art-1", "art-2"]
+    table = incidentfeed("deadletter", "list", "--reason", "invalid_message", redis_url=redis_url)
+    assert "art-1" in table.stdout and "art-0" not in table.stdout and "cleaner: invalid_message" in table.stderr
+
+    dry = incidentfeed("deadletter", "replay", "--dry-run", redis_url=redis_url)
+    assert dry.returncode == 0 and "2 dead letters would be sent back" in dry.stderr
+    assert redis_client.xlen(Stream.DEADLETTER) == 3 and redis_client.xlen(Stream.RAW) == 0
+
+    replayed = incidentfeed("deadletter", "replay", redis_url=redis_url)  # by default only what a fix can cure
+    assert replayed.returncode == 0 and "2 dead letters sent back" in replayed.stderr
+    raw = [json.loads(f[PAYLOAD_FIELD.encode()])["id"] for _, f in redis_client.xrange(Stream.RAW)]
+    assert raw == ["art-0", "art-2"] and redis_client.xlen(Stream.DEADLETTER) == 1
+
+    unfiltered = incidentfeed("deadletter", "drop", redis_url=redis_url)
+    assert unfiltered.returncode == 2 and "--all" in unfiltered.stderr and redis_client.xlen(Stream.DEADLETTER) == 1
+    dropped = incidentfeed("deadletter", "drop", "--all", redis_url=redis_url)
+    assert dropped.returncode == 0 and redis_client.xlen(Stream.DEADLETTER) == 0
