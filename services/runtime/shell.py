@@ -25,6 +25,7 @@ from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMes
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import RedisError
 
 from services.contracts import (
     PAYLOAD_FIELD,
@@ -375,7 +376,10 @@ async def keep_claimed(worker: StageWorker[Any], redis: Redis, entry_ids: list[s
     every_s = worker.settings.claim_idle_ms / 3000
     while True:
         await asyncio.sleep(every_s)
-        await redis.xclaim(worker.input_stream, worker.stage, consumer, 0, entry_ids, justid=True)
+        try:
+            await redis.xclaim(worker.input_stream, worker.stage, consumer, 0, entry_ids, justid=True)
+        except RedisError as error:  # Redis away for a moment: the batch's own writes will say so
+            log.warning("%s could not renew its claim on %d entries: %s", worker.stage, len(entry_ids), error)
 
 
 async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, every_s: float = 2.0) -> None:
