@@ -106,6 +106,10 @@ def test_examples_run_with_a_dead_letter_and_nothing_lost(redis_url: str, redis_
     pair = {"odesa-port-strike-syndicated", "odesa-port-strike-wire"}
     assert len(pair & set(holders)) == 1 and pair <= noted
     assert "1 syndicated copy" in " ".join(result.stderr.split())
+    # the update's "after two people died of their wounds" is part of the toll, not a lower one
+    odesa = [e["data"] for e in events if e["data"]["title"] == "Drone attack on Odesa"][-1]
+    assert odesa["casualties"]["killed"] == {"low": 4, "best": 6, "high": 6}
+    assert [c["value"] for c in odesa["claims"] if c["partial"]] == [2]
 
 
 def wait_drained(client: redis.Redis, timeout_s: float = 240) -> None:
