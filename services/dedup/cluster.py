@@ -254,7 +254,7 @@ def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[st
     order = {report.article_id: n for n, report in enumerate(reports)}
     revised_in: dict[tuple[str, int | None], int] = {}  # figure -> the last report that revised it
     for claim in claims:
-        if claim.superseded:
+        if claim.superseded and not (claim.disputed or claim.partial):  # a party or a part withdraws no toll
             key = (claim.category, claim.value)
             revised_in[key] = max(revised_in.get(key, -1), order.get(claim.article_id, len(reports)))
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from services.dedup.cluster import IncidentRecord, apply, decide
 
 WINDOW = timedelta(hours=72)
@@ -160,3 +163,37 @@ def test_a_count_of_part_of_the_toll_does_not_lower_it(nlp: Any) -> None:
     assert [(c.value, c.partial) for c in record.incident.claims if c.category == "killed"] == [(2, True), (20, False)]
     killed = record.incident.casualties["killed"]
     assert (killed.low, killed.best, killed.high) == (20, 20, 20)
+
+
+figure_values = st.integers(min_value=1, max_value=60)
+claim_flags = st.fixed_dictionaries({"disputed": st.booleans(), "superseded": st.booleans(), "partial": st.booleans()})
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), figure_values), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(min_value=0, max_value=4), figure_values, claim_flags), max_size=8),
+)
+def test_tolls_are_ordered_and_only_credible_figures_enter_them(
+    headline: list[int | None], claims: list[tuple[int, int, dict[str, bool]]]
+) -> None:
+    from services.contracts import ClaimRecord, HeadlineFigure, Report
+    from services.dedup.cluster import reconcile_tolls
+
+    reports = [
+        Report(article_id=f"r{n}", figures={"killed": HeadlineFigure(value=v)} if v else {}, confidence=1.0, reason="")
+        for n, v in enumerate(headline)
+    ]
+    records = [
+        ClaimRecord(category="killed", value=v, qualifier="exact", article_id=f"r{n % len(reports)}", quote="", **flags)
+        for n, v, flags in claims
+    ]
+    toll = reconcile_tolls(reports, records)["killed"]
+    if not any(headline):
+        assert toll is None
+        return
+    assert toll is not None and toll.low <= toll.best <= toll.high
+    assert toll.best in headline  # best is always some report's own figure
+    # a party's claim or a count of part of the toll never moves a toll
+    credible = [r for r in records if not (r.disputed or r.partial)]
+    assert reconcile_tolls(reports, credible)["killed"] == toll
