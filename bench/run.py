@@ -116,9 +116,10 @@ def scale_out_counts(cpus: int) -> list[int]:
     return counts
 
 
-# Per article the casualty and dedup stages cost about a twelfth of the entity stage's CPU
-# (bench/results/): one replica of each per 8 entity replicas keeps them from capping the curve.
-ENTITY_REPLICAS_PER_LIGHT_REPLICA = 8
+# Per article the casualty and dedup stages each cost an eighth to a twelfth of the entity
+# stage's CPU (bench/results/): one replica of each per 4 entity replicas keeps them from capping
+# the curve, with room to spare.
+ENTITY_REPLICAS_PER_LIGHT_REPLICA = 4
 
 
 def replica_plan(entity_replicas: int) -> dict[StageName, int]:

@@ -22,11 +22,12 @@ def test_scale_out_goes_to_eight_or_more_replicas_on_sixteen_cores(cpus: int, co
     assert scale_out_counts(cpus) == counts
 
 
-def test_light_stages_get_a_replica_per_eight_entity_replicas() -> None:
+def test_light_stages_get_a_replica_per_four_entity_replicas() -> None:
     assert replica_plan(1) == {StageName.CLEANER: 1, StageName.ENTITIES: 1, StageName.CASUALTIES: 1,
                                StageName.DEDUP: 1, StageName.PUBLISHER: 1}  # fmt: skip
-    assert replica_plan(8)[StageName.DEDUP] == 1
-    assert replica_plan(12)[StageName.CASUALTIES] == replica_plan(12)[StageName.DEDUP] == 2
+    assert replica_plan(4)[StageName.DEDUP] == 1
+    assert replica_plan(8)[StageName.DEDUP] == 2
+    assert replica_plan(12)[StageName.CASUALTIES] == replica_plan(12)[StageName.DEDUP] == 3
 
 
 def test_bottleneck_is_the_busiest_stage_per_replica() -> None:
