@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
@@ -443,10 +444,7 @@ def deadletter_list(
             letter.failed_at.strftime("%Y-%m-%d %H:%M:%S"), letter.error[:100],
         )  # fmt: skip
     Console().print(table)
-    counts: dict[tuple[str, str], int] = {}
-    for entry in entries:
-        key = (str(entry.letter.stage), entry.letter.reason)
-        counts[key] = counts.get(key, 0) + 1
+    counts = Counter((str(entry.letter.stage), entry.letter.reason) for entry in entries)
     for (stage_name, why), count in sorted(counts.items()):
         err.print(f"{count:>6}  {stage_name}: {why}")
 

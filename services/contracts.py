@@ -302,7 +302,7 @@ class ClaimRecord(Message):
     superseded: bool = Field(
         False,
         description="A figure a report says was revised ('revising earlier reports of nine'): it never enters a "
-        "toll, and neither does the same figure in another report.",
+        "toll, and neither does the same figure in a report that came before it.",
     )
     partial: bool = Field(
         False, description="Counts part of a toll told elsewhere ('two more people died in hospital'): never a toll."
