@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from services.contracts import (
     HEADLINE_CATEGORIES,
+    CasualtyClaim,
     ClaimRecord,
     FiguresArticle,
     HeadlineFigure,
@@ -276,6 +277,11 @@ def reconcile_tolls(reports: list[Report], claims: list[ClaimRecord]) -> dict[st
     return tolls
 
 
+# What a claim record carries over from the casualty stage's claim as it is; a field added to
+# both models comes along by itself.
+CARRIED_CLAIM_FIELDS = (ClaimRecord.model_fields.keys() & CasualtyClaim.model_fields.keys()) - {"category"}
+
+
 def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
     """The article's claims about its own incident, named by headline category; revised ones marked."""
     records = []
@@ -285,21 +291,8 @@ def claim_records(article: FiguresArticle) -> list[ClaimRecord]:
         category = f"children_{claim.category}" if claim.group == "children" else claim.category
         if category not in HEADLINE_CATEGORIES:
             continue
-        records.append(
-            ClaimRecord(
-                category=category,
-                value=claim.value,
-                low=claim.low,
-                high=claim.high,
-                qualifier=claim.qualifier,
-                claimed_by=claim.claimed_by,
-                disputed=claim.disputed,
-                superseded=claim.superseded,
-                partial=claim.partial,
-                article_id=article.meta.article_id,
-                quote=claim.quote,
-            )
-        )
+        carried = claim.model_dump(include=CARRIED_CLAIM_FIELDS)
+        records.append(ClaimRecord(category=category, article_id=article.meta.article_id, **carried))
     return records
 
 
