@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schemas bench clean
+.PHONY: run test lint format schemas bench accuracy clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ schemas: $(STAMP) ## regenerate schemas/ from services/contracts.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+
+accuracy: $(STAMP) ## incident, place and figure accuracy on the development set and the seeds (../shared)
+	$(BIN)/python -m bench.accuracy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info feed.jsonl

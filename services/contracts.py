@@ -9,12 +9,13 @@ model serialised with orjson, so that any Redis client in any language can read 
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
+from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 FEED_SCHEMA_VERSION = "1.0.0"
 FEED_SOURCE = "urn:incidentfeed"
@@ -62,6 +63,38 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def to_utc(value: Any) -> Any:
+    """Every timestamp form a feed may send, as an aware UTC datetime.
+
+    Normalised once, at the edge (the raw article), so that no later stage compares a naive
+    time with an aware one. A plain date ('2023-09-21', as sitemaps give it) is midnight UTC of
+    that day; a naive time ('2023-09-21T14:00:00') is taken to be UTC, since a feed that gives
+    no offset gives no way to know another; an offset or 'Z' is converted; RFC 2822 ('Thu, 21
+    Sep 2023 14:00:00 +0300', as in RSS) is read too. Anything else is left to pydantic, which
+    refuses it with its own message.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+        except ValueError:
+            try:
+                value = parsedate_to_datetime(text)
+            except (TypeError, ValueError):
+                return value
+    if isinstance(value, date) and not isinstance(value, datetime):
+        value = datetime.combine(value, time(0), tzinfo=UTC)
+    return value
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, BeforeValidator(to_utc), AfterValidator(_as_utc)]
+"""A timestamp that is always aware and in UTC, whatever form it arrived in (see `to_utc`)."""
+
+
 class Message(BaseModel):
     """Base of every stream message: immutable, strict about its own fields."""
 
@@ -89,7 +122,11 @@ class RawArticle(Message):
     url: str | None = None
     title: str | None = None
     outlet: str | None = None
-    published_at: datetime | None = None
+    published_at: UtcDatetime | None = Field(
+        None,
+        description="When the article was published: ISO 8601 (a plain date is midnight UTC; a time without "
+        "an offset is taken as UTC) or RFC 2822. Normalised to UTC.",
+    )
     language: str | None = Field(None, description="ISO 639-1 code, if the producer knows it.")
 
     @model_validator(mode="after")
@@ -124,8 +161,8 @@ class ArticleMeta(Message):
     url: str | None = None
     outlet: str | None = None
     title: str | None = None
-    published_at: datetime | None = None
-    ingested_at: datetime
+    published_at: UtcDatetime | None = None
+    ingested_at: UtcDatetime
 
 
 class TextSpan(Message):
@@ -317,7 +354,7 @@ class SyndicatedCopy(Message):
     article_id: str
     outlet: str | None = None
     url: str | None = None
-    published_at: datetime | None = None
+    published_at: UtcDatetime | None = None
 
 
 class Report(Message):
@@ -325,7 +362,7 @@ class Report(Message):
     url: str | None = None
     outlet: str | None = None
     title: str | None = None
-    published_at: datetime | None = None
+    published_at: UtcDatetime | None = None
     figures: dict[str, HeadlineFigure]
     confidence: float = Field(description="Confidence of the decision to put it in this incident.")
     reason: str = Field(description="Why it was put here: shared place, day, figures, text.")

@@ -1,0 +1,103 @@
+"""`make accuracy`: run the pipeline over labelled corpora and score the feed against their gold.
+
+    python -m bench.accuracy                       # the development set and the seeds, from ../shared
+    python -m bench.accuracy CORPUS GOLD [--name N] # any labelled corpus (a .jsonl file or a folder)
+
+Each corpus goes through `incidentfeed run` exactly as a user runs it (worker processes over
+Redis: INCIDENTFEED_REDIS_URL, else a private redis-server), then `bench/scoring.py` compares
+the feed with the gold. Prints incident pairwise precision/recall/F1 and B-cubed F1, main-place
+and headline-figure accuracy, and the confusion list (gold events split or glued, with each
+report's reason and confidence); writes everything to bench/results/accuracy-<name>-<date>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.scoring import load_gold, read_feed_file, score
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+RESULTS = REPO / "bench" / "results"
+DEFAULT_CORPORA = (
+    ("devset", SHARED / "devset" / "input.jsonl", SHARED / "devset" / "gold.json"),
+    ("seeds", SHARED / "seeds", SHARED / "seeds.gold.json"),
+)
+
+
+def run_pipeline(corpus: Path, feed: Path) -> None:
+    """`incidentfeed run CORPUS --out FEED`, as a separate process, as a user would run it."""
+    command = [sys.executable, "-m", "services.cli", "run", str(corpus), "--out", str(feed)]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"incidentfeed run failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    summary = [line for line in done.stderr.splitlines() if " articles in: " in line or "dead letter" in line]
+    for line in summary:
+        print(f"  {line.strip()}", file=sys.stderr)
+
+
+def measure(name: str, corpus: Path, gold_path: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="incidentfeed-accuracy-") as workdir:
+        feed = Path(workdir) / "feed.jsonl"
+        print(f"{name}: incidentfeed run {corpus}", file=sys.stderr)
+        run_pipeline(corpus, feed)
+        result = score(read_feed_file(feed), load_gold(gold_path)).as_dict()
+    return {"corpus": str(corpus), "gold": str(gold_path), **result}
+
+
+def show(name: str, result: dict[str, Any]) -> None:
+    pairwise = result["pairwise"]
+    print(f"\n== {name} ({result['corpus']})")
+    print(
+        f"incidents {result['incidents']} for {result['gold_events']} gold events, articles in feed "
+        f"{result['articles_in_feed']}\n"
+        f"pairwise precision {pairwise['precision']:.3f} recall {pairwise['recall']:.3f} F1 {pairwise['f1']:.3f}; "
+        f"B-cubed F1 {result['bcubed_f1']:.3f}\n"
+        f"main place {result['location_accuracy']}; headline figures by value {result['figures_value_accuracy']}, "
+        f"with qualifier {result['figures_value_and_qualifier_accuracy']} {result['figures_by_category']}"
+    )
+    for split in result["split"]:
+        print(f"split {split['event']}:")
+        for article, how in split["articles"].items():
+            print(f"    {article}: {how}")
+    for glued in result["glued"]:
+        print(f"glued in {glued['incident']} ({glued['location']}):")
+        for article, how in glued["articles"].items():
+            print(f"    {article}: {how}")
+    for miss in result["misses"]:
+        print(f"miss {miss}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", nargs="?", type=Path, help="A labelled corpus (.jsonl, or a folder of articles).")
+    parser.add_argument("gold", nargs="?", type=Path, help="Its gold file (devset gold.json or seeds.gold.json form).")
+    parser.add_argument("--name", help="Name for the results file (default: the corpus's name).")
+    args = parser.parse_args(argv)
+    if args.corpus:
+        if not args.gold:
+            parser.error("a corpus needs its gold file")
+        corpora = [(args.name or args.corpus.stem, args.corpus, args.gold)]
+    else:
+        corpora = [(n, c, g) for n, c, g in DEFAULT_CORPORA if c.exists() and g.exists()]
+        if not corpora:
+            parser.error(f"no labelled corpus found under {SHARED}; name one: CORPUS GOLD")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    today = datetime.now(UTC).date().isoformat()
+    for name, corpus, gold in corpora:
+        result = measure(name, corpus, gold)
+        show(name, result)
+        out = RESULTS / f"accuracy-{name}-{today}.json"
+        out.write_text(json.dumps(result, indent=1) + "\n")
+        print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
