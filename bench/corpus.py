@@ -22,7 +22,7 @@ from services.contracts import (
     Weapon,
     content_fingerprint,
 )
-from services.entities.gazetteer import gazetteer_index, place_key
+from services.places import gazetteer_index, place_key
 
 CITIES = [
     "Kharkiv", "Odesa", "Dnipro", "Zaporizhzhia", "Sumy", "Kherson", "Mykolaiv", "Chernihiv", "Poltava",

@@ -200,9 +200,14 @@ class Place(Message):
     mention: str = Field(description="The words used in the text.")
     geonames_id: int | None = None
     country_code: str | None = None
+    admin1_code: str | None = Field(
+        None, description="GeoNames' first-level admin code (oblast, governorate, state) within the country."
+    )
     lat: float | None = None
     lon: float | None = None
-    kind: Literal["city", "region", "country", "district", "other"] = "city"
+    kind: Literal["village", "city", "district", "region", "country", "other"] = Field(
+        "city", description="How precise: village (or town), city, district, region (or territory), country."
+    )
     mentions: int = 1
 
 
@@ -279,7 +284,17 @@ class CasualtyClaim(Message):
         description="Counts part of a toll told elsewhere ('two more people died in hospital', 'two of the "
         "injured'): never a headline figure and never a toll.",
     )
-    scope: Literal["main", "mentioned"] = "main"
+    vague: bool = Field(
+        False,
+        description="A vague amount ('dozens', 'hundreds'), valued by ACLED's convention: kept as a claim, never "
+        "a headline figure.",
+    )
+    update: bool = Field(False, description="The article says the toll rose to it ('the death toll rose to 18').")
+    scope: Literal["main", "mentioned", "statistic"] = Field(
+        "main",
+        description="main: the article's incident; mentioned: another incident (another place or day); statistic: "
+        "a war-wide or year-to-date count ('killed since the invasion'), never an incident's figure.",
+    )
     scope_place: str | None = Field(None, description="For scope 'mentioned': where it happened.")
     quote: str = Field(description="The sentence the figure stands in.")
     raw_start: int = Field(description="Offset of the quote in the raw text.")
@@ -325,7 +340,12 @@ class Location(Message):
     lat: float | None = None
     lon: float | None = None
     geonames_id: int | None = None
-    precision: Literal["city", "region", "country", "district", "other"] = "city"
+    admin1_code: str | None = Field(
+        None, description="GeoNames' first-level admin code (oblast, governorate, state) within the country."
+    )
+    precision: Literal["village", "city", "district", "region", "country", "other"] = Field(
+        "city", description="How precise: village (or town), city, district, region (or territory), country."
+    )
 
 
 class ClaimRecord(Message):
@@ -346,6 +366,8 @@ class ClaimRecord(Message):
     )
     article_id: str
     quote: str
+    raw_start: int | None = Field(None, description="Offset of the quote in the raw article the report came from.")
+    raw_end: int | None = None
 
 
 class SyndicatedCopy(Message):

@@ -14,9 +14,11 @@ from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
+from services.actors import actor_knowledge
 from services.casualties.lexicon import lexicon, word_sets
-from services.contracts import EntityArticle
-from services.entities.gazetteer import place_key
+from services.contracts import EntityArticle, Place
+from services.places import place_key, place_knowledge, place_ref
+from services.places import relation as relate
 
 QUOTE_CHARS = "\"'“”‘’"
 PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
@@ -49,7 +51,16 @@ def _according_to(sentence: Span) -> str | None:
 
 def _reporting_verbs(sentence: Span) -> list[Token]:
     reporting = word_sets()["reporting"]
-    return [t for t in sentence if t.pos_ == "VERB" and t.lemma_.lower() in reporting and _subject_text(t)]
+    return [
+        t for t in sentence
+        if t.pos_ == "VERB" and t.lemma_.lower() in reporting and _subject_text(t) and not _claims_no_figure(t)
+    ]  # fmt: skip
+
+
+def _claims_no_figure(verb: Token) -> bool:
+    """'claimed responsibility for', 'claimed the lives of seven people': no one claims a count."""
+    objects = set(lexicon()["not_a_claim_objects"])
+    return verb.lemma_.lower() == "claim" and any(c.dep_ == "dobj" and c.lower_ in objects for c in verb.children)
 
 
 def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
@@ -98,33 +109,89 @@ def party_words(article: EntityArticle) -> set[str]:
 
 @cache
 def _demonyms() -> dict[str, str]:
-    from services.entities.gazetteer import actor_knowledge
-
     return actor_knowledge()["demonyms"]  # type: ignore[return-value]
 
 
-def nearest_place(number: Token, article: EntityArticle) -> str | None:
-    """The place named closest to the number in its sentence (countries left out)."""
+def nearest_place(number: Token, article: EntityArticle) -> Place | None:
+    """The place named closest to the number in its sentence (countries left out, and places
+    that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration")."""
     sentence = number.sent
-    best: tuple[int, str] | None = None
+    best: tuple[int, Place] | None = None
     for ent in sentence.ents:
-        if ent.label_ != "GPE" or not ent.kb_id_:
+        if ent.label_ not in ("GPE", "LOC", "FAC") or _names_an_organisation(ent) or _is_dateline(ent):
             continue
-        name = _place_name(ent, article)
-        if name is None:
+        place = _place_named(ent, article)
+        if place is None:
             continue
         distance = abs(ent.start - number.i)
         if best is None or distance < best[0]:
-            best = (distance, name)
+            best = (distance, place)
     return best[1] if best else None
 
 
-def _place_name(ent: Span, article: EntityArticle) -> str | None:
-    key = place_key(ent.text)
+def _is_dateline(ent: Span) -> bool:
+    """'Islamabad : At least 35 people...', 'KYIV, Ukraine (AP) —': where the reporter files from."""
+    doc = ent.doc
+    opens_paragraph = ent.start == 0 or "\n" in doc[ent.start - 1].whitespace_ or "\n" in doc[ent.start - 1].text
+    after = doc[ent.end].text if ent.end < len(doc) else ""
+    return opens_paragraph and (ent.text.isupper() or after in (":", "—", "–", "-", "(", "/"))
+
+
+def _names_an_organisation(ent: Span) -> bool:
+    """A place in the possessive or as a modifier of a non-attack noun names an institution."""
+    root = ent.root
+    if root.dep_ not in ("poss", "compound", "nmod", "amod"):
+        return False
+    head = root.head.lemma_.lower()
+    return root.head.pos_ == "NOUN" and head not in word_sets()["attack"] and head not in place_nouns()
+
+
+def _place_named(ent: Span, article: EntityArticle) -> Place | None:
+    key = place_key(ent.text.rstrip("-"))
     for place in article.places:
-        if place_key(place.mention) == key and place.kind != "country":
-            return place.name
+        if place.kind != "country" and key in (place_key(place.mention), place_key(place.name)):
+            return place
     return None
+
+
+@cache
+def place_nouns() -> frozenset[str]:
+    return frozenset(place_knowledge()["place_nouns"]) | {"city", "capital"}
+
+
+def same_scene(place: Place, main: Place) -> bool:
+    """The figure's place is the main place, inside it, around it or beside it."""
+    relation = relate(place_ref(place), place_ref(main))
+    if relation in ("same", "near"):
+        return True
+    unplaced = None in (place.lat, main.lat)  # a village the gazetteer lacks: the text put it there
+    return relation == "country" and unplaced
+
+
+def is_statistic(number: Token) -> bool:
+    """A war-wide or year-to-date count: a marker ('since the invasion', 'so far this year', 'the
+    offensive has killed') that belongs to the clause of the number's verb or to a clause above
+    it; not one inside another clause ('the most intense attack so far this year')."""
+    sentence = number.sent
+    verb = _clause_verb(number)
+    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    for match in _statistic_pattern().finditer(sentence.text):
+        marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
+        if marker is None:
+            continue
+        marker_verb = _clause_verb(marker.root)
+        if marker_verb is None or marker_verb.i in above:
+            return True
+    return False
+
+
+def _clause_verb(token: Token) -> Token | None:
+    return next((t for t in [token, *token.ancestors] if t.pos_ in ("VERB", "AUX")), None)
+
+
+@cache
+def _statistic_pattern() -> re.Pattern[str]:
+    return re.compile(str(lexicon()["statistic_markers"]), re.IGNORECASE)
 
 
 def scopes(doc: Doc) -> dict[int, bool]:

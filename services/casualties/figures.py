@@ -17,13 +17,14 @@ from services.annotation import annotation_to_doc
 from services.casualties.attribution import (
     Attribution,
     attribute,
+    is_statistic,
     nearest_place,
     party_words,
+    same_scene,
     scopes,
     sentence_speakers,
 )
 from services.casualties.lexicon import lexicon, matchers, vocab, word_sets
-from services.cleaner.clean import clean_to_raw_offset
 from services.contracts import (
     HEADLINE_CATEGORIES,
     CasualtyClaim,
@@ -33,6 +34,7 @@ from services.contracts import (
     MentionedIncident,
     Place,
 )
+from services.offsets import clean_to_raw_offset
 
 TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
@@ -228,7 +230,6 @@ def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
     speakers = sentence_speakers(doc)
     other_day = scopes(doc)
     party = party_words(article)
-    main_name = article.main_location.name if article.main_location else None
     superseding = word_sets()["superseding"]
     person_nouns = word_sets()["person"]
     claims: list[CasualtyClaim] = []
@@ -237,20 +238,109 @@ def extract_claims(article: EntityArticle, doc: Doc) -> list[CasualtyClaim]:
         numbers = find_numbers(sentence, qualifier_spans)
         for number in numbers:
             noun = counted_noun(number.token)
-            is_person = noun.lemma_.lower() in person_nouns or noun.lower_ in person_nouns
+            is_person = noun.lemma_.lower() in person_nouns or noun.lower_ in person_nouns or counts_a_people(noun)
             if not is_person and noun.i != number.token.i and noun.i not in cues:
                 continue
             category = category_for(number.token, noun, cues)
             if category is not None:
                 found.append((number, noun, category))
         found += single_persons(sentence, {n.token.i for n in numbers}, cues)
-        for number, noun, category in fold_others(found):
+        found = fold_others(found)
+        parts, totals = sums_of_parts(found)
+        for number, noun, category in [*found, *totals]:
             # "18 were killed and a further 56 injured": 'further' adds to another category's count
             before = [(n.token.i, c) for n, _, c in found if n.token.i < number.token.i]
             previous = max(before)[1] if before else (claims[-1].category if claims else None)
-            claims.append(_claim(article, sentence, number, noun, category, speakers, other_day,
-                                 party, main_name, superseding, previous not in (None, category)))  # fmt: skip
+            claim = _claim(article, sentence, number, noun, category, speakers, other_day,
+                           party, superseding, previous not in (None, category))  # fmt: skip
+            if number in parts:
+                claim = claim.model_copy(update={"partial": True})
+            claims.append(claim)
     return claims
+
+
+def named_as(number: Token) -> Token | None:
+    """'Sixty-four of the dead were children': what the copula says the counted ones were."""
+    verb = number.head
+    if number.dep_ != "nsubj" or verb.lemma_ != "be":
+        return None
+    return next((c for c in verb.children if c.dep_ in ("attr", "acomp")), None)
+
+
+def counts_a_people(noun: Token) -> bool:
+    """'274 Palestinians', 'seven Ukrainians': a nationality in the plural counts people."""
+    return noun.ent_type_ == "NORP" and noun.tag_ in ("NNPS", "NNS") and noun.text.endswith("s")
+
+
+def sums_of_parts(
+    found: list[tuple[Number, Token, str]],
+) -> tuple[set[Number], list[tuple[Number, Token, str]]]:
+    """'12 adults and two children were killed' with no total: the toll is their sum, 14.
+
+    Counts joined by 'and' (their nouns in a conj relation) in one category add up; the sum
+    becomes a claim of its own, and the parts that are not children become partial (the
+    children's count stays the children's figure). 'including seven children' is no part: it
+    counts inside the total beside it.
+    """
+    parts: set[Number] = set()
+    totals = []
+    for category in {c for _, _, c in found}:
+        same = sorted(
+            [(n, noun) for n, noun, c in found if c == category and n.low is None and not is_vague(n)],
+            key=lambda pair: pair[0].token.i,
+        )
+        chain: list[tuple[Number, Token]] = []
+        for pair in [*same, None]:
+            if pair is not None and chain and _joined(chain[-1], pair):
+                chain.append(pair)
+                continue
+            if len(chain) > 1 and not any(noun.lemma_.lower() in ("people", "person") for _, noun in chain):
+                total_noun = next((noun for _, noun in chain if group_of(noun) != "children"), chain[0][1])
+                words = " and ".join(n.words for n, _ in chain)
+                total = replace(chain[0][0], value=sum(n.value for n, _ in chain), words=words, qualifier="exact")
+                totals.append((total, total_noun, category))
+                parts.update(n for n, noun in chain if group_of(noun) != "children")
+            chain = [pair] if pair is not None else []
+    return parts, totals
+
+
+def _joined(a: tuple[Number, Token], b: tuple[Number, Token]) -> bool:
+    """'12 adults and two children': b's noun is a conj of a's, with no verb between them."""
+    (_, noun_a), (number_b, noun_b) = a, b
+    between = noun_a.doc[noun_a.i + 1 : number_b.token.i]
+    return (
+        noun_b.head.i == noun_a.i and noun_b.dep_ == "conj" and len(between) <= 3
+        and not any(t.pos_ in ("VERB", "AUX") for t in between)
+    )  # fmt: skip
+
+
+def is_vague(number: Number) -> bool:
+    return number.token.lower_ in lexicon()["vague_amounts"]
+
+
+UPDATE_VERBS = {"rise", "climb", "increase", "jump", "grow", "reach", "mount", "soar", "surge"}
+
+
+def is_update(number: Token, noun: Token) -> bool:
+    """'the death toll rose to 18', 'has risen to 120 people', 'the number of dead increased to 103'."""
+    node = noun if noun.i != number.i and number.dep_ == "nummod" else number
+    head = node.head
+    if head.lower_ == "to" and head.head.lemma_.lower() in UPDATE_VERBS:
+        return True
+    return head.lemma_.lower() == "reach" and node.dep_ == "dobj"
+
+
+def _scope(article: EntityArticle, number: Token, sentence_elsewhere: bool) -> tuple[str, str | None]:
+    """main, statistic or mentioned (with the place), from the sentence and the nearest place."""
+    if is_statistic(number):
+        return "statistic", None
+    place = nearest_place(number, article)
+    if sentence_elsewhere:  # another day: where, unless at the main place itself
+        at_main = place is None or (article.main_location is not None and same_scene(place, article.main_location))
+        return "mentioned", None if at_main else place.name  # type: ignore[union-attr]
+    if place is None or article.main_location is None or same_scene(place, article.main_location):
+        return "main", None
+    return "mentioned", place.name
 
 
 def _claim(
@@ -262,7 +352,6 @@ def _claim(
     speakers: dict[int, Attribution],
     other_day: dict[int, bool],
     party: set[str],
-    main_name: str | None,
     superseding: frozenset[str],
     after_other_category: bool,
 ) -> CasualtyClaim:
@@ -270,9 +359,13 @@ def _claim(
     disputed_words = {t.lower_ for t in sentence} & word_sets()["dispute"]
     chain = _head_chain(noun)
     superseded = any(t.lower_ in superseding or t.lemma_.lower() in superseding for t in chain for t in [t, *t.lefts])
+    # "Initial reports said three ...": the speaker itself is an earlier count
+    superseded |= bool(said.speaker) and any(w.lower() in superseding for w in said.speaker.split())  # type: ignore[union-attr]
     group = group_of(noun) if noun.i != number.token.i or not number.token.like_num else "people"
-    place = nearest_place(number.token, article)
-    mentioned = other_day.get(sentence.start, False) or (place is not None and place != main_name)
+    if group == "people" and (named := named_as(number.token)) is not None:
+        group = group_of(named)  # "Sixty-four of the dead were children"
+    scope, scope_place = _scope(article, number.token, other_day.get(sentence.start, False))
+    mentioned = scope != "main"
     by_party = bool(said.speaker) and any(w in said.speaker.lower() for w in party)  # type: ignore[union-attr]
     quote = sentence.text.strip()
     start = clean_to_raw_offset(article.offsets, sentence.start_char)
@@ -290,8 +383,10 @@ def _claim(
         disputed=said.claimed or (by_party and not mentioned) or bool(disputed_words),
         superseded=superseded,
         partial=counts_part(number, noun, group, after_other_category),
-        scope="mentioned" if mentioned else "main",
-        scope_place=(place if place != main_name else None) if mentioned else None,
+        vague=is_vague(number),
+        update=is_update(number.token, noun),
+        scope=scope,  # type: ignore[arg-type]
+        scope_place=scope_place,
         quote=quote,
         raw_start=start,
         raw_end=start + len(quote),
@@ -406,17 +501,52 @@ def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, To
 
 
 def headline_figures(claims: list[CasualtyClaim], headline_end: int, scope: str = "main") -> dict[str, HeadlineFigure]:
-    """The figures the article puts forward: the largest current, undisputed one of the scope."""
-    usable = [c for c in claims if c.scope == scope and not (c.disputed or c.superseded or c.partial) and c.value]
+    """The figures an analyst would pick for the article's incident, per category: the latest
+    update where the article says the toll rose ('has risen to 120'), else the figure the story
+    leads with (the body's first, not a headline the body may update). Never a party's claim, a
+    revised figure, a part of a toll, a vague amount, a statistic or another incident's figure."""
+    usable = [
+        c for c in claims
+        if c.scope == scope and not (c.disputed or c.superseded or c.partial or c.vague) and c.value
+    ]  # fmt: skip
     figures: dict[str, HeadlineFigure] = {}
     for name in ("killed", "injured", "hospitalized", "missing"):
         adults = [c for c in usable if c.category == name and c.group != "children"]
         children = [c for c in usable if c.category == name and c.group == "children"]
         for key, pool in ((name, adults), (f"children_{name}", children)):
             if pool and key in HEADLINE_CATEGORIES:
-                best = max(pool, key=lambda c: (c.value or 0, c.raw_start >= headline_end, -c.raw_start))
-                figures[key] = HeadlineFigure(value=best.value or 0, qualifier=best.qualifier)
+                figures[key] = pick_headline(pool, headline_end)
+    # Everyone in hospital was hurt: an article that counts only those in hospital counts the injured.
+    if "injured" not in figures and "hospitalized" in figures:
+        figures["injured"] = figures["hospitalized"]
+    # "12 children killed" with no other count: twelve people were killed.
+    for name in ("killed", "injured"):
+        if name not in figures and f"children_{name}" in figures:
+            figures[name] = figures[f"children_{name}"]
     return figures
+
+
+ROUNDED = ("about", "up_to")
+ROUNDING_MARGIN = 0.9
+"""'Almost 300' beside 'at least 274': the precise figure is the one to publish."""
+
+
+def pick_headline(pool: list[CasualtyClaim], headline_end: int) -> HeadlineFigure:
+    """The latest update, else the highest credible figure (tolls rise as the dead are found),
+    preferring a precise figure to a rounded one close below it; the qualifier is the one the
+    story first gives that figure ('At least 38' in the lead, after a headline's 'rises to 38')."""
+    updates = [c for c in pool if c.update]
+    if updates:
+        best = max(updates, key=lambda c: c.raw_start)
+    else:
+        body = [c for c in pool if c.raw_start >= headline_end] or pool
+        best = max(body, key=lambda c: (c.value or 0, -c.raw_start))
+        if best.qualifier in ROUNDED:
+            close = ROUNDING_MARGIN * (best.value or 0)
+            precise = [c for c in body if c.qualifier not in ROUNDED and (c.value or 0) >= close]
+            best = max(precise, key=lambda c: (c.value or 0, -c.raw_start)) if precise else best
+    same = [c for c in pool if c.value == best.value and c.raw_start >= headline_end] or [best]
+    return HeadlineFigure(value=best.value or 0, qualifier=min(same, key=lambda c: c.raw_start).qualifier)
 
 
 def mentioned_incidents(claims: list[CasualtyClaim], places: list[Place]) -> list[MentionedIncident]:

@@ -56,8 +56,18 @@ def looks_like_headline(line: str, following: list[Line]) -> bool:
     return bool(following) and 2 <= len(words) <= HEADLINE_MAX_WORDS and line[-1] not in ".!?\"'”’:"
 
 
-def detect_language(text: str) -> str:
-    found = detect(" ".join(text[:2000].split()), model="lite")
+STORY_LINE_WORDS = 8
+"""Lines shorter than this (menus, bylines, captions' credits) do not decide the language."""
+
+
+def story_sample(paragraphs: list[str], limit: int = 2000) -> str:
+    """The text the language is judged on: the story's full lines, not a menu like 'Укр Рус Eng'."""
+    full = [p for p in paragraphs if len(p.split()) >= STORY_LINE_WORDS] or paragraphs
+    return " ".join(" ".join(full).split())[:limit]
+
+
+def detect_language(sample: str) -> str:
+    found = detect(sample, model="lite")
     return str(found[0]["lang"]) if found else "unknown"
 
 
@@ -112,9 +122,13 @@ def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> 
             "empty_after_cleaning",
             f"only {max(story_words, 0)} words of story are left after cleaning (need {MIN_STORY_WORDS})",
         )
-    language = raw.language or detect_language(text)
+    sample = story_sample(parts)
+    language = raw.language or detect_language(sample)
     if language != "en":
-        raise Rejected("unsupported_language", f"the article is in '{language}'; only English is supported")
+        judged = "the producer's 'language' field" if raw.language else f"its story text ({sample[:80]!r}...)"
+        raise Rejected(
+            "unsupported_language", f"the article is in '{language}', judged on {judged}; only English is supported"
+        )
 
     first_body = parts[1] if headline and raw.title is None and len(parts) > 1 else parts[0]
     dateline = DATELINE.match(first_body)
@@ -136,13 +150,3 @@ def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> 
         offsets=offsets,
         removed_lines=len(lines) - len(kept),
     )
-
-
-def clean_to_raw_offset(offsets: list[OffsetSegment], clean_offset: int) -> int:
-    """Where a clean-text offset lies in the raw text (exact within a paragraph)."""
-    segment = offsets[0]
-    for candidate in offsets:
-        if candidate.clean_start > clean_offset:
-            break
-        segment = candidate
-    return segment.raw_start + min(clean_offset - segment.clean_start, segment.length)

@@ -31,7 +31,7 @@ from services.contracts import (
     content_fingerprint,
     utc_now,
 )
-from services.entities.gazetteer import place_key
+from services.places import place_key
 
 MINHASH_PERMUTATIONS = 128
 MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back into a MinHash
@@ -355,7 +355,7 @@ def _location(article: FiguresArticle) -> Location | None:
     if place is None:
         return None
     return Location(
-        name=place.name, country_code=place.country_code, lat=place.lat, lon=place.lon,
+        name=place.name, country_code=place.country_code, admin1_code=place.admin1_code, lat=place.lat, lon=place.lon,
         geonames_id=place.geonames_id, precision=place.kind,
     )  # fmt: skip
 

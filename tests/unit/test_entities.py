@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from services.entities.gazetteer import place_key
+from services.places import place_key
 
 
 def test_main_location_of_every_seed_matches_gold(seed_stages: dict[str, Any], gold: dict[str, Any]) -> None:

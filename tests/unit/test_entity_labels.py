@@ -7,7 +7,7 @@ from typing import Any
 from services.cleaner.clean import clean_article
 from services.contracts import RawArticle, utc_now
 from services.entities.extract import extract_batch
-from services.entities.gazetteer import place_key
+from services.places import place_key
 
 PADDING = "\n\nThe report was compiled by the newsroom from statements published during the morning."
 

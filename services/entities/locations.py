@@ -1,0 +1,393 @@
+"""Where the attack happened: every place the parse names, resolved to the gazetteer, and the main one.
+
+Passes, in order:
+1. mentions: the gazetteer's GPE entities, the NER's own GPE/LOC/FAC entities, and names that a
+   place noun makes a place ("the village of Hroza", "Tudun Biri village", "the al-Mawasi area");
+   "Kharkiv region" is the region named after its capital, and shares its admin code;
+2. the article's country context: countries it names, and its unambiguous large places;
+3. resolution: each mention to one gazetteer entry, preferring the context's countries; an
+   alternate name or a small place abroad is dropped (a surname or an agency, not a place);
+   a name the gazetteer lacks but the text calls a place is kept without a GeoNames id;
+4. the main place: each mention weighs more in the headline and lead, in a sentence about the
+   attack, and as the object of "in/on/at" under an attack word; a dateline or a reporter's
+   bureau weighs nothing; the most specific place of the attack wins over the region or
+   territory around it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from spacy.tokens import Doc, Span
+
+from services.actors import actor_knowledge
+from services.contracts import Place
+from services.places import (
+    MIN_ALTERNATE_POPULATION,
+    GeoEntry,
+    distance_km,
+    lookup,
+    place_key,
+    place_knowledge,
+)
+
+SMALL_PLACE = 15_000
+"""Below this a place is a village or town (Location.precision 'village')."""
+ATTACK_HEADS = {
+    "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
+    "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit", "fire",
+    "target", "bombard", "bombardment", "slam", "destroy", "rocket", "shell", "massacre", "die",
+}  # fmt: skip
+NOT_A_PLACE_LABELS = {"NORP", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL"}
+"""What the NER is sure is no place. It often calls an unknown village a PERSON or an ORG, so
+those labels give way where a place noun says otherwise ('Tudun Biri, a community')."""
+
+
+@dataclass
+class Mention:
+    span: Span
+    name: str  # the words naming the place, without the place noun
+    entries: tuple[GeoEntry, ...]
+    noun: str | None  # what the text calls it: settlement, area, district, region (data/places.json)
+    sure: bool  # marked by the gazetteer before the NER
+
+
+MAX_NOUN_WORDS = 3  # "local government area"
+NAME_PARTICLES = {"al", "el", "-", "'"}
+
+
+def place_noun_at(doc: Doc, start: int) -> tuple[str, int] | None:
+    """The place noun starting at token `start` ('refugee camp', 'village'), with its end."""
+    nouns: dict[str, str] = place_knowledge()["place_nouns"]
+    for width in range(MAX_NOUN_WORDS, 0, -1):
+        words = doc[start : start + width]
+        if len(words) == width and words.text.lower() in nouns:
+            return nouns[words.text.lower()], start + width
+    return None
+
+
+def _noun_after(doc: Doc, end: int) -> str | None:
+    """'Tudun Biri village', 'the Ras Isa oil port' (a modifier or two between), 'Nuseirat, a
+    densely packed refugee camp', 'Tudun Biri, a community within ...'."""
+    i = end
+    if i < len(doc) and doc[i].text == ",":
+        i += 1
+        if i < len(doc) and doc[i].lower_ in ("a", "an", "the"):
+            i += 1
+    if _located_in_area(doc, i):
+        return "settlement"
+    for skipped in range(3):
+        found = place_noun_at(doc, i)
+        if found is not None:
+            return found[0]
+        if i >= len(doc) or not (doc[i].is_lower and doc[i].pos_ in ("NOUN", "ADJ", "ADV", "VERB")) or skipped == 2:
+            return None
+        i += 1
+    return None
+
+
+def _located_in_area(doc: Doc, i: int) -> bool:
+    """'Tudun Biri in the Igabi Local Government Area', 'Hroza, Kharkiv Oblast': a name placed
+    inside a named district or region is a settlement."""
+    if i >= len(doc) or doc[i].lower_ not in ("in", ","):
+        return False
+    i += 1
+    if i < len(doc) and doc[i].lower_ == "the":
+        i += 1
+    if i < len(doc) and doc[i].is_lower and doc[i].pos_ == "ADJ":
+        i += 1  # "in eastern Ukraine"
+    start = i
+    while i < len(doc) and i - start < 4 and doc[i].is_title and place_noun_at(doc, i) is None:
+        i += 1
+    if i == start or i >= len(doc):
+        return False
+    found = place_noun_at(doc, i) or (place_noun_at(doc, i - 1) if doc[i - 1].is_title else None)
+    if found is not None:
+        return found[0] in ("district", "region")
+    return any(e.kind in ("country", "region") for e in lookup(doc[start:i].text))
+
+
+def _noun_before(doc: Doc, start: int) -> str | None:
+    """'the village of Hroza', 'the town of X'."""
+    if start < 2 or doc[start - 1].lower_ != "of":
+        return None
+    for width in range(MAX_NOUN_WORDS, 0, -1):
+        if start - 1 - width >= 0 and (found := place_noun_at(doc, start - 1 - width)) and found[1] == start - 1:
+            return found[0]
+    return None
+
+
+def _name_ending_at(doc: Doc, end: int) -> Span | None:
+    """The capitalised words of a proper name that ends at token `end` ('Tel al-Sultan')."""
+    i = end
+    while i > 0 and end - i < 5 and (doc[i - 1].is_title or doc[i - 1].lower_ in NAME_PARTICLES):
+        i -= 1
+    while i < end and (doc[i].text in "-'" or (not doc[i].is_title and doc[i + 1].text != "-")):
+        i += 1  # keep "al-" in "al-Mawasi"
+    return doc[i:end] if i < end and doc[end - 1].is_title else None
+
+
+def _name_starting_at(doc: Doc, start: int) -> Span | None:
+    i = start
+    while i < len(doc) and i - start < 5 and (doc[i].is_title or doc[i].lower_ in NAME_PARTICLES):
+        i += 1
+    while i > start and not doc[i - 1].is_title:
+        i -= 1
+    return doc[start:i] if i > start and doc[start].is_title else None
+
+
+def _object_of_attack(span: Span) -> bool:
+    """'the drone attack on Tudun Biri', 'strikes in Rafah', 'the attack on the western city of
+    Lviv'; not 'a 2020 US strike in Baghdad' (an attack of another year)."""
+    node = span.root
+    for _ in range(4):
+        head = node.head
+        if head.i == node.i:
+            return False
+        if head.lemma_.lower() in ATTACK_HEADS and node.dep_ in ("prep", "pobj", "dobj", "nsubjpass"):
+            return not any(c.like_num and len(c.text) == 4 and c.text.isdigit() for c in head.children)
+        if head.dep_ not in ("prep", "pobj", "dobj", "nsubjpass", "appos") and head.pos_ not in ("ADP", "NOUN"):
+            return False
+        node = head
+    return False
+
+
+def _is_modifier(span: Span) -> bool:
+    """'Iran-backed', 'Russia-occupied': the name is part of an adjective, not a place mentioned."""
+    doc = span.doc
+    after = doc[span.end : span.end + 2]
+    hyphenated = len(after) == 2 and after[0].text == "-" and after[1].is_lower
+    credit = len(after) > 0 and after[0].text.startswith("/")  # "Mohammed Salem/Reuters"
+    return span.text.endswith("-") or hyphenated or credit
+
+
+def _not_a_place_name(span: Span) -> bool:
+    """'Ukrainian village' is no village called Ukrainian; 'the Red Sea' is no place of an attack."""
+    features = set(place_knowledge()["feature_words"])
+    return (
+        (span.text in actor_knowledge()["demonyms"] and not lookup(span.text))
+        or any(t.text in features for t in span)
+        or _is_modifier(span)
+    )
+
+
+def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
+    """Pass 1: every span that names a place; nothing inside `skip` (the dateline's characters) counts."""
+    mentions: list[Mention] = []
+    taken: set[int] = set()
+    not_places = {place_key(w) for w in place_knowledge()["not_places"]}
+
+    def add(span: Span, noun: str | None, sure: bool) -> None:
+        if span[0].lower_ == "the":
+            span = span[1:]
+        if not len(span):
+            return
+        name = span.text.rstrip("-")
+        entries = lookup(name) if place_key(name) not in not_places else ()
+        mentions.append(Mention(span, name, entries, noun, sure))
+        taken.update(range(span.start, span.end))
+
+    for ent in doc.ents:
+        if skip[0] <= ent.start_char < skip[1] or _not_a_place_name(ent):
+            continue
+        noun = _noun_after(doc, ent.end) or _noun_before(doc, ent.start)
+        if ent.label_ in ("PERSON", "ORG"):
+            if noun == "settlement" and not lookup(ent.text):  # "Tudun Biri, a community": the NER guessed
+                add(ent, noun, False)
+        elif ent.label_ in ("GPE", "LOC", "FAC") and (ent.kb_id_ or noun or lookup(ent.text) or _object_of_attack(ent)):
+            add(ent, noun, bool(ent.kb_id_))
+    # Names the NER missed or called something else, which a place noun makes a place.
+    for token in doc:
+        if skip[0] <= token.idx < skip[1] or token.i in taken:
+            continue
+        found = place_noun_at(doc, token.i)
+        if found is None:
+            continue
+        noun, end = found
+        span = _name_starting_at(doc, end + 1) if end < len(doc) and doc[end].lower_ == "of" else None
+        span = span or _name_ending_at(doc, token.i)
+        if span is None:  # "Nuseirat, a refugee camp"; "the Ras Isa oil port"
+            back = token.i - 1
+            while back > 0 and token.i - back < 5 and (doc[back].is_lower or doc[back].text == ","):
+                back -= 1
+            span = _name_ending_at(doc, back + 1) if back < token.i - 1 else None
+        if span is None or any(i in taken for i in range(span.start, span.end)):
+            continue
+        if span.root.ent_type_ in NOT_A_PLACE_LABELS or place_key(span.text) in not_places or _not_a_place_name(span):
+            continue
+        if span[0].is_sent_start and span[0].lower_ in ("the", "a"):
+            continue
+        add(span, noun, False)
+    return mentions
+
+
+def country_context(mentions: Iterable[Mention]) -> Counter[str]:
+    """Pass 2: the countries the article is about, from what it names unambiguously."""
+    context: Counter[str] = Counter()
+    for mention in mentions:
+        if not mention.entries:
+            continue
+        first = mention.entries[0]
+        if first.kind in ("country", "region"):
+            context[first.country_code] += 2
+        elif mention.sure and not first.alternate and first.population >= MIN_ALTERNATE_POPULATION:
+            context[first.country_code] += 1
+    return context
+
+
+def choose_entry(mention: Mention, context: Counter[str]) -> GeoEntry | None:
+    """Pass 3: one gazetteer entry for a mention, or None where it is no place of this story.
+
+    The article's countries come first, but a large place under its own name ('Baghdad') wins
+    over an alternate name of a village in the context's country. A small place, or one found
+    under an alternate name, in a country the article is not about is a surname or an agency.
+    """
+    if not mention.entries:
+        return None
+    first = mention.entries[0]
+    well_known = not first.alternate and first.population >= MIN_ALTERNATE_POPULATION
+    for code, _ in context.most_common():
+        for entry in mention.entries:
+            if entry.country_code == code and (not entry.alternate or not well_known):
+                return entry
+    unsure = first.alternate or first.population < MIN_ALTERNATE_POPULATION or not mention.sure
+    return None if context and unsure and first.kind == "city" else first
+
+
+@dataclass
+class Candidate:
+    place: Place
+    admin1: str | None
+    score: float
+    attack_score: float
+    settlement: bool = False  # the text calls it a village, town, camp or community
+
+
+def _kind(mention: Mention, entry: GeoEntry | None) -> str:
+    if entry is not None and entry.kind != "city":
+        return entry.kind  # a country, or a territory ("Gaza")
+    if mention.noun in ("region", "district"):
+        return mention.noun
+    if entry is not None and entry.population >= SMALL_PLACE:
+        return "city"  # "the Kaduna village bombing" does not make Kaduna a village
+    return "village"
+
+
+def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], Place | None]:
+    """All places the article names, and the main one (where the attack happened).
+
+    `dateline` is the character range of the dateline ("KYIV, Ukraine (AP) —"): where the
+    reporter files from, not where the attack was, so its place counts for nothing there.
+    """
+    mentions = find_mentions(doc, dateline)
+    context = country_context(mentions)
+    top_country = context.most_common(1)[0][0] if context else None
+    sentences = list(doc.sents)
+    lead = {s.start for s in sentences[:2]}
+    attack = {s.start for s in sentences if any(t.lemma_.lower() in ATTACK_HEADS for t in s)}
+    candidates: dict[tuple[str, str], Candidate] = {}
+    spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for mention in mentions:
+        entry = choose_entry(mention, context)
+        if entry is None and (mention.entries or not (mention.noun or _object_of_attack(mention.span))):
+            continue  # a gazetteer name of another country, or a name nothing calls a place
+        kind = _kind(mention, entry)
+        if kind in ("region", "district") and (entry is None or entry.kind == "city"):
+            if entry is None:
+                continue  # a region we cannot place says nothing the country does not
+            name = f"{mention.name} {doc[mention.span.end].lower_}" if mention.span.end < len(doc) else mention.name
+        else:
+            name = entry.name if entry is not None else mention.name
+        key = (place_key(name), kind)
+        weight, in_attack = _weight(mention.span, lead, attack)
+        found = candidates.get(key)
+        if found is None:
+            found = candidates[key] = Candidate(
+                Place(
+                    name=name, mention=mention.span.text,
+                    geonames_id=entry.geonames_id if entry is not None and kind in ("village", "city", "country")
+                    else None,
+                    country_code=entry.country_code if entry else top_country,
+                    admin1_code=entry.admin1 if entry else None,
+                    lat=entry.lat if entry else None, lon=entry.lon if entry else None,
+                    kind=kind, mentions=0,  # type: ignore[arg-type]
+                ),
+                entry.admin1 if entry else None, 0.0, 0.0,
+            )  # fmt: skip
+        found.place = found.place.model_copy(update={"mentions": found.place.mentions + 1})
+        found.score += weight
+        found.attack_score += weight if in_attack else 0
+        found.settlement |= mention.noun == "settlement" and kind == "village"
+        spellings[key][mention.name] += 1
+    named = {
+        key: c.place.model_copy(update={"name": _display_name(c.place.name, spellings[key])})
+        for key, c in candidates.items()
+    }
+    main = _main(candidates)
+    return list(named.values()), named[main] if main is not None else None
+
+
+def _weight(span: Span, lead: set[int], attack: set[int]) -> tuple[float, bool]:
+    if span[0].is_upper and (span.start == 0 or "\n" in span.doc[span.start - 1].text_with_ws):
+        return 0.0, False  # "DUBAI, April 18 /TASS/": a dateline the cleaner did not recognise
+    weight = 1.0
+    start = span.sent.start
+    if start in lead:
+        weight += 2
+    in_attack = start in attack
+    if in_attack:
+        weight += 2
+    if _object_of_attack(span):
+        weight += 2
+    return weight, in_attack
+
+
+SPECIFICITY = {"village": 0, "city": 1, "district": 2, "region": 3, "country": 4, "other": 5}
+
+
+def _main(candidates: dict[tuple[str, str], Candidate]) -> tuple[str, str] | None:
+    """The most specific place of the attack: the best-scored city, town or village, unless a
+    more specific place inside it stands in the attack sentences too: any place inside a region
+    or a territory; inside a city, only one the text calls a village, town or camp."""
+    if not candidates:
+        return None
+    ranked = sorted(candidates, key=lambda k: (-candidates[k].score, SPECIFICITY[k[1]]))
+    pool = [k for k in ranked if k[1] in ("village", "city", "district")] or [k for k in ranked if k[1] == "region"]
+    best = (pool or ranked)[0]
+    for key in sorted(pool, key=lambda k: -candidates[k].attack_score):
+        other, top = candidates[key], candidates[best]
+        if (
+            SPECIFICITY[key[1]] < SPECIFICITY[best[1]]
+            and other.attack_score > 0
+            and other.attack_score >= 0.5 * top.attack_score
+            and (best[1] != "city" or other.settlement)
+            and _inside(other, top)
+        ):
+            return key
+    return best
+
+
+def _inside(small: Candidate, large: Candidate) -> bool:
+    a, b = small.place, large.place
+    if a.country_code and b.country_code and a.country_code != b.country_code:
+        return False
+    if small.admin1 and large.admin1 and small.admin1 == large.admin1:
+        return True
+    if None not in (a.lat, a.lon, b.lat, b.lon):
+        return distance_km(a.lat, a.lon, b.lat, b.lon) <= 60  # type: ignore[arg-type]
+    return True  # an ungazetteered village in the same country: the text put it there
+
+
+def _display_name(geonames_name: str, spellings: Counter[str]) -> str:
+    """The article's spelling when it is GeoNames' own up to transliteration ('Kryvyi Rih' for
+    'Kryvyy Rih'), or when GeoNames' name is a scholarly transliteration no English reader uses
+    ('An Nuşayrāt' for 'Nuseirat', 'Al Ḩudaydah' for 'Hodeidah'); an old or foreign name ('Kiev',
+    'Krivoy Rog') gives way to GeoNames' plain one."""
+    same = [text for text, _ in spellings.most_common() if place_key(text) == place_key(geonames_name)]
+    if same:
+        return same[0]
+    if not geonames_name.isascii() and spellings:
+        return spellings.most_common(1)[0][0]
+    return geonames_name
