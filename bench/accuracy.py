@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -32,10 +33,11 @@ DEFAULT_CORPORA = (
 )
 
 
-def run_pipeline(corpus: Path, feed: Path) -> None:
+def run_pipeline(corpus: Path, feed: Path, redis_url: str | None = None) -> None:
     """`incidentfeed run CORPUS --out FEED`, as a separate process, as a user would run it."""
     command = [sys.executable, "-m", "services.cli", "run", str(corpus), "--out", str(feed)]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    env = {**os.environ, "INCIDENTFEED_REDIS_URL": redis_url} if redis_url else None
+    done = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     if done.returncode != 0:
         raise SystemExit(f"incidentfeed run failed ({done.returncode}):\n{done.stderr[-3000:]}")
     summary = [line for line in done.stderr.splitlines() if " articles in: " in line or "dead letter" in line]
@@ -43,13 +45,13 @@ def run_pipeline(corpus: Path, feed: Path) -> None:
         print(f"  {line.strip()}", file=sys.stderr)
 
 
-def measure(name: str, corpus: Path, gold_path: Path) -> dict[str, Any]:
+def measure(name: str, corpus: Path, gold_path: Path, redis_url: str | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="incidentfeed-accuracy-") as workdir:
         feed = Path(workdir) / "feed.jsonl"
         print(f"{name}: incidentfeed run {corpus}", file=sys.stderr)
-        run_pipeline(corpus, feed)
+        run_pipeline(corpus, feed, redis_url)
         result = score(read_feed_file(feed), load_gold(gold_path)).as_dict()
-    return {"corpus": str(corpus), "gold": str(gold_path), **result}
+    return {"corpus": os.path.relpath(corpus, REPO), "gold": os.path.relpath(gold_path, REPO), **result}
 
 
 def show(name: str, result: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ Everything is drawn from `random.Random(seed)`, so a seed always gives the same 
 from __future__ import annotations
 
 import random
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +24,7 @@ from services.contracts import (
     Weapon,
     content_fingerprint,
 )
+from services.entities.salience import weighted_terms
 from services.places import gazetteer_index, place_key
 
 CITIES = [
@@ -218,11 +221,12 @@ def figures_article(  # what the NLP stages hand dedup, built by hand (no spaCy)
         ),
         headline=text.split("\n")[0],
         main_location=Place(name=city, mention=city, geonames_id=entry.geonames_id, country_code=entry.country_code,
-                            lat=entry.lat, lon=entry.lon),
+                            admin1_code=entry.admin1, lat=entry.lat, lon=entry.lon),
         places=[], actors=[],
         weapons=[Weapon(id=weapon, label=weapon, attack_type=weapon.split(".")[0], mention=weapon)],
         occurred=Occurred(date=day, precision="day" if day else "unknown"),
         claims=[],
         figures={name: HeadlineFigure(value=value) for name, value in figures.items()},
         text_sample=text[:2000],
+        terms=weighted_terms(Counter(w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3)),
     )  # fmt: skip

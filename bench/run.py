@@ -52,7 +52,14 @@ from services.contracts import (
     utc_now,
 )
 from services.dedup.cluster import MINHASH_PERMUTATIONS, IncidentRecord, ReportEvidence, apply, decide
-from services.dedup.store import ARTICLE_KEY, INCIDENT_KEY, PLACE_KEY, NearDuplicateIndex, record_article
+from services.dedup.store import (
+    ARTICLE_KEY,
+    DATED_KEY,
+    INCIDENT_KEY,
+    NearDuplicateIndex,
+    day_score,
+    record_article,
+)
 from services.entities.extract import extract_entities, load_pipeline, parse_articles
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import private_redis
@@ -217,7 +224,8 @@ def prefill_dedup_store(client: redis.Redis, url: str, articles: int, rng: np.ra
     pipe = client.pipeline(transaction=False)
     with index.lsh.insertion_session(buffer_size=5000) as session:
         for n in range(articles // 3):
-            place, incident_id = str(1_000_000 + n % 300), f"inc_fill{n:07d}"
+            country, incident_id = f"Q{n % 30}", f"inc_fill{n:07d}"
+            day = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}"
             evidence = []
             for k in range(3):
                 article_id = f"fill-{n}-{k}"
@@ -227,7 +235,7 @@ def prefill_dedup_store(client: redis.Redis, url: str, articles: int, rng: np.ra
                         article_id=article_id,
                         fingerprint=article_id,
                         ingested_at=month_ago,
-                        date=f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}",
+                        date=day,
                         attack_types=["missile"],
                         figures={},
                         minhash=hashvalues,
@@ -236,9 +244,9 @@ def prefill_dedup_store(client: redis.Redis, url: str, articles: int, rng: np.ra
                 session.insert(article_id, NearDuplicateIndex._minhash(hashvalues))
                 pipe.set(ARTICLE_KEY.format(article_id), incident_id)
             incident = filler.model_copy(update={"incident_id": incident_id})
-            record = IncidentRecord(incident=incident, place_key=place, evidence=evidence)
+            record = IncidentRecord(incident=incident, country=country, evidence=evidence)
             pipe.set(INCIDENT_KEY.format(incident_id), record.model_dump_json())
-            pipe.zadd(PLACE_KEY.format(place), {incident_id: time.time() - 86400 * 30})
+            pipe.zadd(DATED_KEY.format(country), {incident_id: day_score(day)})
             if n % 1000 == 999:
                 pipe.execute()
     pipe.execute()

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.contracts import LATEST_VIEW_KEY, StageName, Stream
+from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, StageName, Stream
 from services.ingest import ArticleInput, InputError, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings
@@ -208,31 +208,41 @@ def run(
         try:
             _push_with_progress(client, articles, settings.max_backlog)
             wait_until_drained(client, workers, len(articles), timeout, log_file)
+            publish_noted_copies(client, workers, len(articles), timeout, log_file)
         finally:
             stop_workers(workers)
         events = [event for _, event in read_feed(client, feed_start)]
         dead = read_dead_letters(client, dead_start)
-        noted = _noted_by_dedup(client, [a.article_id for a in articles if a.article_id])
     lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
     if out is None:
         sys.stdout.buffer.write(lines)
         sys.stdout.flush()
     else:
         out.write_bytes(lines)
-    _summarise(events, dead, len(articles), out, noted)
+    _summarise(events, dead, len(articles), out)
 
 
-def _noted_by_dedup(client: redis.Redis, article_ids: list[str]) -> set[str]:
-    """Articles dedup took, including syndicated copies that wait for a later revision to show."""
-    from services.dedup.store import ARTICLE_KEY
+def publish_noted_copies(
+    client: redis.Redis, workers: list[subprocess.Popen[bytes]], total: int, timeout_s: float, log_file: Path
+) -> None:
+    """Before `run` stops: syndicated copies still waiting out their quiet period are published now,
+    so that the feed it writes names every article (dedup's next tick, within a second)."""
+    from services.dedup.store import COPIES_DUE_KEY
 
-    pipe = client.pipeline(transaction=False)
-    for article_id in article_ids:
-        pipe.exists(ARTICLE_KEY.format(article_id))
-    return {a for a, found in zip(article_ids, pipe.execute(), strict=True) if found}
+    due = client.zrange(COPIES_DUE_KEY, 0, -1)
+    if not due:
+        return
+    client.zadd(COPIES_DUE_KEY, dict.fromkeys(due, 0), xx=True)
+    deadline = time.monotonic() + timeout_s
+    while client.zcard(COPIES_DUE_KEY):
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            err.print(f"[red]Syndicated copies were not published in time; logs: {log_file}[/red]")
+            raise typer.Exit(1)
+        time.sleep(0.1)
+    wait_until_drained(client, workers, total, timeout_s, log_file)
 
 
-def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None, noted: set[str]) -> None:
+def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None) -> None:
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
         latest[event["subject"]] = event["data"]
@@ -251,8 +261,11 @@ def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Pa
         k: i for k, i in latest.items() if i.get("basis", "reported") == "reported" and not i.get("merged_into")
     }
     mentioned = len(latest) - len(reported) - sum(1 for i in latest.values() if i.get("merged_into"))
-    in_reports = {r["article_id"] for i in reported.values() for r in i["reports"]}
-    copies = noted - in_reports
+    live = [i for i in latest.values() if not i.get("merged_into")]
+    # Articles, not the incidents they mention in passing (those travel as '<id>#mentioned-<n>')
+    in_reports = {r["article_id"] for i in live for r in i["reports"]}
+    copies = {c["article_id"] for i in live for r in i["reports"] for c in r["syndicated"]} - in_reports
+    in_reports, copies = ({a for a in ids if MENTION_MARK not in a} for ids in (in_reports, copies))
     err.print(
         f"{sent} articles in: {len(reported)} incidents"
         + (f" (and {mentioned} mentioned in passing)" if mentioned else "")
@@ -353,7 +366,17 @@ def tail(
 
 
 @app.command()
-def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html or .json).")]) -> None:
+def analyze(
+    file: Annotated[Path, typer.Argument(help="One article (.txt, .html or .json).")],
+    as_json: Annotated[
+        bool | None,
+        typer.Option(
+            "--json/--pretty",
+            help="One JSON document {stage: output} (the default when stdout is not a terminal), or a ruled "
+            "section per stage (the default on a terminal).",
+        ),
+    ] = None,
+) -> None:
     """Run one article through every stage's function in-process and print each output."""
     from datetime import timedelta
 
@@ -382,8 +405,13 @@ def analyze(file: Annotated[Path, typer.Argument(help="One article (.txt, .html 
     incident = applied.record.incident
     event = to_event(IncidentChange(change="created", incident=incident, article_id=clean.meta.article_id))
     shown = entities.model_copy(update={"annotation": "<the parse, compressed>"})
+    stages = {"cleaner": clean, "entities": shown, "casualties": figures, "publisher": event}
+    if as_json if as_json is not None else not sys.stdout.isatty():
+        document = {name: model.model_dump(mode="json") for name, model in stages.items()}
+        sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+        return
     out = Console()
-    for name, model in (("cleaner", clean), ("entities", shown), ("casualties", figures), ("publisher", event)):
+    for name, model in stages.items():
         out.rule(name)
         out.print_json(model.model_dump_json())
 

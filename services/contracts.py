@@ -25,6 +25,8 @@ PAYLOAD_FIELD = "payload"
 """The one field of an entry on every internal stream."""
 FEED_EVENT_FIELD = "event"
 """The one field of an entry on `feed.v1`: a CloudEvent in structured JSON mode."""
+MENTION_MARK = "#mentioned-"
+"""An incident an article mentions in passing travels as an article of its own, id '<article_id>#mentioned-<n>'."""
 LATEST_VIEW_KEY = "feed.v1.latest"
 """Hash: incident_id -> the latest CloudEvent of that incident (the compacted view)."""
 
@@ -229,6 +231,9 @@ class Occurred(Message):
     date: str | None = Field(None, description="ISO date, or null when unknown.")
     precision: Literal["day", "unknown"] = "unknown"
     expression: str | None = None
+    reported: str | None = Field(
+        None, description="ISO date the article was written (its published_at, or a full date by its byline)."
+    )
 
 
 class EntityArticle(Message):
@@ -242,6 +247,11 @@ class EntityArticle(Message):
     weapons: list[Weapon]
     occurred: Occurred
     perpetrator: str | None = None
+    terms: dict[str, float] = Field(
+        default_factory=dict,
+        description="What the article is about: its strongest terms (lemmas and names) with TF-IDF weights, "
+        "unit length; incident matching compares them.",
+    )
     annotation: str = Field(
         description="The parse (tokens, tags, dependencies, entities), compressed and base64-encoded by "
         "services/annotation.py, so later stages never parse again."
@@ -323,6 +333,7 @@ class FiguresArticle(Message):
     figures: dict[str, HeadlineFigure]
     mentioned: list[MentionedIncident] = []
     text_sample: str = Field(description="The first ~2,000 characters of clean text, for dedup.")
+    terms: dict[str, float] = Field(default_factory=dict, description="As in articles.entities.")
 
 
 # ------------------------------------------------------------------- the incident (feed)

@@ -47,9 +47,13 @@ class GeoEntry:
     alternate: bool = False  # found under an alternate name, not its own
 
 
+ARABIC_ARTICLE = re.compile(r"^(al|el|an|ad|ar|as|ash|at|az)[-\s'’]+(?=[a-z]{3})")
+
+
 def place_key(name: str) -> str:
     """Fold case, accents and common transliteration differences: Kryvyy/Kryvyi, Kiev/Kyiv, El-Fasher/El Fasher."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    ascii_name = ARABIC_ARTICLE.sub("", ascii_name)  # al-Mawasi / Mawasi, El Fasher / Fasher
     letters = re.sub(r"[^a-z]", "", ascii_name)
     if len(letters) < MIN_FOLDED_KEY:
         return letters
@@ -159,11 +163,15 @@ def place_ref(place: Place | Location) -> PlaceRef:
 
 
 def relation(a: PlaceRef, b: PlaceRef) -> str:
-    """How two places relate: same, near (inside one another or within NEAR_KM), country, other_country, unknown."""
-    if a.country_code and b.country_code and a.country_code != b.country_code:
-        return "other_country"
+    """How two places relate: same, near (inside one another or within NEAR_KM), country, other_country, unknown.
+
+    'other_country' only between places the gazetteer knows: the country of a village it lacks is
+    the article's context, a guess."""
     if a.key and a.key == b.key:
         return "same"
+    placed = None not in (a.lat, b.lat)  # an ungazetteered village's country is the text's guess: no veto
+    if placed and a.country_code and b.country_code and a.country_code != b.country_code:
+        return "other_country"
     if None not in (a.lat, a.lon, b.lat, b.lon) and distance_km(a.lat, a.lon, b.lat, b.lon) <= NEAR_KM:  # type: ignore[arg-type]
         return "near"
     broad = {"region", "country"}
@@ -172,3 +180,9 @@ def relation(a: PlaceRef, b: PlaceRef) -> str:
     if a.country_code and a.country_code == b.country_code:
         return "country"
     return "unknown"
+
+
+def distance_between(a: PlaceRef, b: PlaceRef) -> float | None:
+    if None in (a.lat, a.lon, b.lat, b.lon):
+        return None
+    return distance_km(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]

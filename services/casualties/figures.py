@@ -584,4 +584,5 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
         figures=headline_figures(claims, headline_end),
         mentioned=mentioned_incidents(claims, article.places),
         text_sample=article.text[:2000],
+        terms=article.terms,
     )

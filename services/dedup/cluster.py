@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from datasketch import MinHash
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.contracts import (
     HEADLINE_CATEGORIES,
+    MENTION_MARK,
     CasualtyClaim,
     ClaimRecord,
     FiguresArticle,
-    HeadlineFigure,
     Incident,
     Location,
     Occurred,
@@ -31,6 +31,7 @@ from services.contracts import (
     content_fingerprint,
     utc_now,
 )
+from services.dedup.matching import MatchEvidence, PlaceEvidence, describe, probability, signals
 from services.places import place_key
 
 MINHASH_PERMUTATIONS = 128
@@ -38,23 +39,18 @@ MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back i
 SHINGLE_WORDS = 4
 NEAR_DUPLICATE_SIMILARITY = 0.5
 JOIN_THRESHOLD = 0.5
-MERGE_THRESHOLD = 0.7
-"""Merging two incidents takes more than a shared place: agreeing figures, the day or the text."""
+"""An article joins the best incident whose mean probability over its reports reaches this."""
+MERGE_THRESHOLD = 0.6
+"""An article this sure of several open incidents shows them to be one event: they merge."""
 
 
-class ReportEvidence(BaseModel):
-    """What dedup remembers of each report, besides what the feed shows."""
-
-    model_config = ConfigDict(frozen=True)
+class ReportEvidence(MatchEvidence):
+    """What dedup remembers of each report (and syndicated copy), besides what the feed shows."""
 
     article_id: str
     fingerprint: str
     ingested_at: datetime
     published_at: datetime | None = None
-    date: str | None
-    attack_types: list[str]
-    figures: dict[str, HeadlineFigure]
-    minhash: list[int]
 
 
 class IncidentRecord(BaseModel):
@@ -63,17 +59,24 @@ class IncidentRecord(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     incident: Incident
-    place_key: str
+    country: str = Field(description="The candidate index it is filed under: a country code, or 'unknown'.")
     evidence: list[ReportEvidence]
 
     @property
     def incident_id(self) -> str:
         return self.incident.incident_id
 
+    @property
+    def when(self) -> str | None:
+        """The incident's day, for the candidate index: an event day, else the day of its first report."""
+        return next((e.date for e in self.evidence if e.date), None) or next(
+            (e.reported for e in self.evidence if e.reported), None
+        )
+
 
 @dataclass(frozen=True)
 class Decision:
-    action: str  # "join", "new" or "repeat" (this article is already in the incident)
+    action: str  # "join", "new", "merge" or "repeat" (this article is already in the incident)
     incident_id: str
     confidence: float
     reason: str
@@ -87,11 +90,9 @@ class Applied:
     material: bool  # False: a syndicated copy was noted; no revision, nothing published
 
 
-def location_key(article: FiguresArticle) -> str | None:
+def country_of(article: FiguresArticle) -> str:
     place = article.main_location
-    if place is None:
-        return None
-    return str(place.geonames_id) if place.geonames_id else place_key(place.name)
+    return place.country_code if place is not None and place.country_code else "unknown"
 
 
 def signature(text: str) -> list[int]:
@@ -102,104 +103,68 @@ def signature(text: str) -> list[int]:
     return [int(v) for v in minhash.hashvalues]
 
 
-def similarity(left: list[int], right: list[int]) -> float:
-    return sum(a == b for a, b in zip(left, right, strict=True)) / MINHASH_PERMUTATIONS
+@dataclass(frozen=True)
+class Match:
+    record: IncidentRecord
+    probability: float
+    reason: str
+    duplicate_of: str | None
 
 
-def figures_agree(
-    later: dict[str, HeadlineFigure], earlier: dict[str, HeadlineFigure], same_day: bool = False
-) -> bool | None:
-    """True when killed and injured counts are close, False when far apart, None if unknown.
-
-    Tolls rise as reports come in, so 16 and 18 agree; 1 and 8 do not, unless both reports are
-    known to speak of the same day at the same place: then any rise agrees, and only a fall
-    beyond a small revision disagrees.
-    """
-    verdicts = []
-    for category in ("killed", "injured"):
-        if category in later and category in earlier:
-            a, b = later[category].value, earlier[category].value
-            close = abs(a - b) <= max(3, 0.35 * max(a, b))
-            verdicts.append(close or (same_day and a >= b))
-    if not verdicts:
+def match(evidence: ReportEvidence, record: IncidentRecord, window: timedelta) -> Match | None:
+    """How likely the article reports this incident: the mean of its probability against each of
+    the incident's reports. None where a veto holds against most of them, or where neither side
+    knows any day and they arrived further apart than `window` (the ingest time, a last resort)."""
+    pairs = [(signals(evidence, e), e) for e in record.evidence]
+    vetoed = [s for s, _ in pairs if s.vetoed]
+    if len(vetoed) * 2 > len(pairs):
         return None
-    return all(verdicts)
+    undated = not (evidence.date or evidence.reported) and not record.when
+    if undated and not any(abs(evidence.ingested_at - e.ingested_at) <= window for _, e in pairs):
+        return None
+    probabilities = [probability(s) for s, _ in pairs]
+    closest, report = max(pairs, key=lambda pair: pair[0].copy)
+    # A near-identical copy tells of what its original tells of, unless it names another town or day:
+    # reports written from one template (a wire's, a generator's) share most of their words.
+    consistent = closest.place in ("same", "near", "unknown") and (closest.days_apart or 0) <= 1
+    duplicate_of = report.article_id if closest.copy >= NEAR_DUPLICATE_SIMILARITY and consistent else None
+    mean = sum(probabilities) / len(probabilities)
+    if duplicate_of is not None:
+        mean = max(mean, closest.copy)
+    best, _ = max(zip(pairs, probabilities, strict=True), key=lambda item: item[1])[0]
+    reason = f"{describe(best)}; p={mean:.2f} over {len(pairs)} report{'s' if len(pairs) > 1 else ''}"
+    return Match(record, mean, reason, duplicate_of)
 
 
 def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: timedelta) -> Decision:
     """Which incident the article belongs to (a pure function of the article and candidates)."""
-    article_signature = signature(article.text_sample)
-    attack_types = {w.attack_type for w in article.weapons}
-    joinable: list[tuple[Decision, IncidentRecord]] = []
+    evidence = evidence_of(article)
+    matches: list[Match] = []
     for record in candidates:
         if any(e.article_id == article.meta.article_id for e in record.evidence):
             return Decision("repeat", record.incident_id, 1.0, "this article is already a report")
         same_text = next((e for e in record.evidence if e.fingerprint == article.meta.fingerprint), None)
         if same_text is not None:
             return Decision("join", record.incident_id, 1.0, "same text (content fingerprint)", same_text.article_id)
-        # Candidates come from the article's place, and from the near-duplicate index, which may
-        # offer a copy whose place came out differently: that one joins only as a near-duplicate.
-        same_place = record.place_key == (location_key(article) or "")
-        score, reasons = (0.4, ["same place"]) if same_place else (0.1, ["another place"])
-        day = article.occurred.date
-        days = {e.date for e in record.evidence if e.date}
-        if day and days:
-            if day not in days:
-                continue
-            score += 0.3
-            reasons.append("same day")
-        elif not any(abs(article.meta.ingested_at - e.ingested_at) <= window for e in record.evidence):
-            continue
-        record_types = {t for e in record.evidence for t in e.attack_types}
-        if attack_types and record_types:
-            if not attack_types & record_types:
-                continue
-            score += 0.1
-            reasons.append("same weapons")
-        text, closest = max((similarity(article_signature, e.minhash), e.article_id) for e in record.evidence)
-        duplicate_of = closest if text >= NEAR_DUPLICATE_SIMILARITY else None
-        same_day = "same day" in reasons
-        written = article.meta.published_at or article.meta.ingested_at
-        agreement = [
-            figures_agree(article.figures, e.figures, same_day)
-            if written >= (e.published_at or e.ingested_at)
-            else figures_agree(e.figures, article.figures, same_day)  # it arrived late: it is the earlier one
-            for e in record.evidence
-        ]
-        if any(a is True for a in agreement):
-            score += 0.2
-            reasons.append("figures agree")
-        elif any(a is False for a in agreement) and duplicate_of is None:
-            # An updated copy of a report may bring new figures; other disagreement separates.
-            score -= 0.6
-            reasons.append("figures disagree")
-        if duplicate_of is not None:
-            score += 0.4
-            reasons.append(f"text similarity {text:.2f}")
-        if not same_place and duplicate_of is None:
-            continue
-        if score >= JOIN_THRESHOLD:
-            joinable.append(
-                (Decision("join", record.incident_id, min(score, 1.0), ", ".join(reasons), duplicate_of), record)
-            )
-    strong = [(d, r) for d, r in joinable if d.confidence >= MERGE_THRESHOLD]
+        found = match(evidence, record, window)
+        if found is not None and found.probability >= JOIN_THRESHOLD:
+            matches.append(found)
+    strong = [m for m in matches if m.probability >= MERGE_THRESHOLD]
     if len(strong) > 1:
         # The article clearly belongs to several open incidents: they are one event. The oldest survives.
-        best = max(strong, key=lambda pair: pair[0].confidence)[0]
-        survivor = min(strong, key=lambda pair: pair[1].incident.first_seen_at)[1].incident_id
-        absorbed = tuple(sorted(d.incident_id for d, _ in strong if d.incident_id != survivor))
+        best = max(strong, key=lambda m: m.probability)
+        survivor = min(strong, key=lambda m: m.record.incident.first_seen_at).record.incident_id
+        absorbed = tuple(sorted(m.record.incident_id for m in strong if m.record.incident_id != survivor))
         reason = f"{best.reason}; shows {', '.join(absorbed)} to be the same event"
-        return Decision("merge", survivor, best.confidence, reason, None, absorbed)
-    if joinable:
-        return max(joinable, key=lambda pair: pair[0].confidence)[0]
+        return Decision("merge", survivor, best.probability, reason, None, absorbed)
+    if matches:
+        best = max(matches, key=lambda m: m.probability)
+        return Decision("join", best.record.incident_id, best.probability, best.reason, best.duplicate_of)
     digest = hashlib.blake2b(article.meta.article_id.encode(), digest_size=6).hexdigest()
-    return Decision("new", f"inc_{digest}", 1.0, "no incident at this place and time matches")
+    return Decision("new", f"inc_{digest}", 1.0, "no open incident matches this place, time and story")
 
 
 # ------------------------------------------------------------------ mentioned incidents
-
-MENTION_MARK = "#mentioned-"
-"""A mentioned incident travels as an article of its own, id '<article_id>#mentioned-<n>'."""
 
 
 def mentioned_articles(article: FiguresArticle) -> list[FiguresArticle]:
@@ -384,12 +349,26 @@ def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, origin
     return record.model_copy(update={"incident": incident, "evidence": [*record.evidence, evidence_of(article)]})
 
 
+def revise_for_copies(record: IncidentRecord) -> IncidentRecord:
+    """The next revision of an incident, unchanged but for the syndicated copies its reports list."""
+    incident = record.incident.model_copy(update={"revision": record.incident.revision + 1, "updated_at": utc_now()})
+    return record.model_copy(update={"incident": incident})
+
+
 def evidence_of(article: FiguresArticle) -> ReportEvidence:
+    place = article.main_location
     return ReportEvidence(
         article_id=article.meta.article_id, fingerprint=article.meta.fingerprint,
-        ingested_at=article.meta.ingested_at, published_at=article.meta.published_at, date=article.occurred.date,
+        ingested_at=article.meta.ingested_at, published_at=article.meta.published_at,
+        place=PlaceEvidence(
+            key=place_key(place.name), country_code=place.country_code, admin1=place.admin1_code,
+            lat=place.lat, lon=place.lon, precision=place.kind,
+        ) if place is not None else None,
+        date=article.occurred.date,
+        reported=article.occurred.reported or (article.meta.published_at.date().isoformat()
+                                               if article.meta.published_at else None),
+        terms=article.terms, minhash=signature(article.text_sample),
         attack_types=sorted({w.attack_type for w in article.weapons}), figures=article.figures,
-        minhash=signature(article.text_sample),
     )  # fmt: skip
 
 
@@ -421,9 +400,7 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             casualties=reconcile_tolls([report], claims), claims=claims, reports=[report],
             first_seen_at=now, updated_at=now,
         )  # fmt: skip
-        return Applied(
-            IncidentRecord(incident=incident, place_key=location_key(article) or "", evidence=[evidence]), True
-        )
+        return Applied(IncidentRecord(incident=incident, country=country_of(article), evidence=[evidence]), True)
     old = record.incident
     reports = [*old.reports, report]
     all_claims = [*old.claims, *claims]
@@ -442,5 +419,5 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
         }
     )
     return Applied(
-        IncidentRecord(incident=incident, place_key=record.place_key, evidence=[*record.evidence, evidence]), True
+        IncidentRecord(incident=incident, country=record.country, evidence=[*record.evidence, evidence]), True
     )

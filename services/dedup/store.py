@@ -1,10 +1,14 @@
 """Dedup's state in Redis, and the one transaction that changes it.
 
-Keys: `dedup:place:<place>` (sorted set of incident ids by last update), `dedup:incident:<id>`
-(an IncidentRecord as JSON) and `dedup:article:<article_id>` (which incident took it).
-Replicas may run side by side: each decision WATCHes the place's index and its candidate
-incidents, and writes the record, the change on `incidents.changes` and the XACK of its input
-in one MULTI/EXEC; if another replica touched the place meanwhile, it decides again.
+Keys: `dedup:dated:<country>` (sorted set of the open incidents of a country whose day is known,
+scored by that day), `dedup:undated:<country>` (the others, scored by their last update),
+`dedup:incident:<id>` (an IncidentRecord as JSON) and `dedup:article:<article_id>` (which
+incident took it). Candidates for an article are the incidents of its country within a few
+days of its own day (or the most recent, where a day is unknown on either side): no exact
+place key, so a village, its district and a spelling variant of either meet. Replicas may run
+side by side: each decision WATCHes the indexes it read and its candidate incidents, and writes
+the record, the change on `incidents.changes` and the XACK of its input in one MULTI/EXEC; if
+another replica touched them meanwhile, it decides again.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from datasketch import MinHash, MinHashLSH
 from redis.asyncio import Redis
@@ -28,26 +32,59 @@ from services.dedup.cluster import (
     Decision,
     IncidentRecord,
     apply,
+    country_of,
     decide,
-    location_key,
+    evidence_of,
     merge,
-    signature,
+    revise_for_copies,
 )
 
-CANDIDATES_PER_PLACE = 50
-PLACE_KEY = "dedup:place:{}"
+CANDIDATES = 50
+"""At most this many incidents of each index are compared with an article."""
+CANDIDATE_DAYS = 4
+DATED_KEY = "dedup:dated:{}"
+UNDATED_KEY = "dedup:undated:{}"
 INCIDENT_KEY = "dedup:incident:{}"
 ARTICLE_KEY = "dedup:article:{}"
+COPIES_DUE_KEY = "dedup:copies-due"
+"""Sorted set: incidents holding syndicated copies the feed does not show yet, scored by when to publish."""
+DAY_SECONDS = 86_400
 
 
-async def load_candidates(pipe: Pipeline, place: str) -> list[IncidentRecord]:
-    ids = await pipe.zrevrange(PLACE_KEY.format(place), 0, CANDIDATES_PER_PLACE - 1)
+def day_score(day: str) -> float:
+    return datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()
+
+
+async def load_candidates(pipe: Pipeline, country: str, day: str | None) -> list[IncidentRecord]:
+    """The open incidents of the country near the article's day, and the most recent undated ones."""
+    dated, undated = DATED_KEY.format(country), UNDATED_KEY.format(country)
+    await pipe.watch(dated, undated)
+    if day is not None:
+        middle = day_score(day)
+        span = CANDIDATE_DAYS * DAY_SECONDS
+        ids = await pipe.zrangebyscore(dated, middle - span, middle + span, start=0, num=CANDIDATES)
+    else:
+        ids = await pipe.zrevrange(dated, 0, CANDIDATES - 1)
+    ids += await pipe.zrevrange(undated, 0, CANDIDATES - 1)
     if not ids:
         return []
-    keys = [INCIDENT_KEY.format(i.decode()) for i in ids]
+    keys = list(dict.fromkeys(INCIDENT_KEY.format(i.decode()) for i in ids))
     await pipe.watch(*keys)
     raw = await pipe.mget(keys)
     return [IncidentRecord.model_validate_json(r) for r in raw if r]
+
+
+def index(pipe: Pipeline, record: IncidentRecord) -> None:
+    """File an open incident under its country, by its day where known."""
+    dated, undated = DATED_KEY.format(record.country), UNDATED_KEY.format(record.country)
+    if record.incident.merged_into:
+        pipe.zrem(dated, record.incident_id)
+        pipe.zrem(undated, record.incident_id)
+    elif (day := record.when) is not None:
+        pipe.zadd(dated, {record.incident_id: day_score(day)})
+        pipe.zrem(undated, record.incident_id)
+    else:
+        pipe.zadd(undated, {record.incident_id: time.time()})
 
 
 class NearDuplicateIndex:
@@ -118,16 +155,18 @@ async def record_article(
     window: timedelta,
     publish: Callable[[Pipeline, list[IncidentChange]], None],
     near_duplicates: NearDuplicateIndex | None = None,
+    copy_quiet_s: float = 10.0,
 ) -> tuple[Decision, list[IncidentChange]]:
     """Decide and remember atomically; `publish(pipe, changes)` adds the stage's own writes."""
-    place = location_key(article) or "unknown"
-    hashvalues = signature(article.text_sample)
+    country = country_of(article)
+    evidence = evidence_of(article)
+    hashvalues = evidence.minhash
     similar = await near_duplicates.similar_articles(hashvalues) if near_duplicates else []
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(PLACE_KEY.format(place), ARTICLE_KEY.format(article.meta.article_id))
-                candidates = await load_candidates(pipe, place)
+                await pipe.watch(ARTICLE_KEY.format(article.meta.article_id))
+                candidates = await load_candidates(pipe, country, evidence.date or evidence.reported)
                 known = {c.incident_id for c in candidates}
                 extra = [i for i in await incidents_of(pipe, similar) if i not in known]
                 if extra:
@@ -139,12 +178,15 @@ async def record_article(
                 pipe.multi()
                 for record in records:
                     pipe.set(INCIDENT_KEY.format(record.incident_id), record.model_dump_json())
+                    index(pipe, record)
+                    if changes:  # a revision shows every copy noted so far
+                        pipe.zrem(COPIES_DUE_KEY, record.incident_id)
+                    else:  # a copy noted, nothing published: due after the quiet period
+                        pipe.zadd(COPIES_DUE_KEY, {record.incident_id: time.time() + copy_quiet_s}, nx=True)
                     if record.incident.merged_into:
-                        pipe.zrem(PLACE_KEY.format(record.place_key), record.incident_id)
-                        for evidence in record.evidence:
-                            pipe.set(ARTICLE_KEY.format(evidence.article_id), record.incident.merged_into)
+                        for absorbed in record.evidence:
+                            pipe.set(ARTICLE_KEY.format(absorbed.article_id), record.incident.merged_into)
                     else:
-                        pipe.zadd(PLACE_KEY.format(place), {record.incident_id: time.time()})
                         pipe.set(ARTICLE_KEY.format(article.meta.article_id), record.incident_id)
                 publish(pipe, changes)
                 await pipe.execute()
@@ -153,3 +195,36 @@ async def record_article(
                 return decision, changes
             except WatchError:
                 continue
+
+
+async def publish_due_copies(
+    redis: Redis, publish: Callable[[Pipeline, list[IncidentChange]], None], now: float | None = None
+) -> int:
+    """Publish a revision of each incident whose noted syndicated copies are due, so that every
+    article reaches the feed even when no later report brings a new figure. Returns how many."""
+    published = 0
+    due = await redis.zrangebyscore(COPIES_DUE_KEY, "-inf", now if now is not None else time.time())
+    for raw_id in due:
+        incident_id = raw_id.decode()
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(COPIES_DUE_KEY, INCIDENT_KEY.format(incident_id))
+                raw = await pipe.get(INCIDENT_KEY.format(incident_id))
+                if await pipe.zscore(COPIES_DUE_KEY, incident_id) is None:
+                    continue  # a replica or a revision published it meanwhile
+                pipe.multi()
+                pipe.zrem(COPIES_DUE_KEY, incident_id)
+                if raw:
+                    record = IncidentRecord.model_validate_json(raw)
+                    if not record.incident.merged_into:
+                        revised = revise_for_copies(record)
+                        pipe.set(INCIDENT_KEY.format(incident_id), revised.model_dump_json())
+                        last_copy = revised.evidence[-1].article_id
+                        publish(
+                            pipe, [IncidentChange(change="updated", incident=revised.incident, article_id=last_copy)]
+                        )
+                        published += 1
+                await pipe.execute()
+            except WatchError:
+                continue  # touched meanwhile: the next tick looks again
+    return published

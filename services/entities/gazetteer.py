@@ -49,6 +49,8 @@ def looks_like_place_name(span: Span) -> bool:
     )  # fmt: skip
     joined_before = before is not None and before.pos_ == "PROPN" and before.is_title and not before.is_sent_start
     hyphen_name = after is not None and after.text == "-" and span.end + 1 < len(doc) and doc[span.end + 1].is_title
+    # "Tal al-Sultan", "Deir el-Balah": the first word of a longer Arabic name
+    hyphen_name |= after is not None and after.lower_ in ("al", "el") and doc[span.end + 1 : span.end + 2].text == "-"
     # "Gulf of Aden", "University of Kharkiv": the name of something else, not the place.
     named_after = before is not None and before.lower_ == "of" and span.start > 1 and doc[span.start - 2].is_title
     return not (joined_after or joined_before or named_after or hyphen_name)

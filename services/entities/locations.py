@@ -16,11 +16,12 @@ Passes, in order:
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 from services.actors import actor_knowledge
 from services.contracts import Place
@@ -39,7 +40,16 @@ ATTACK_HEADS = {
     "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
     "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit", "fire",
     "target", "bombard", "bombardment", "slam", "destroy", "rocket", "shell", "massacre", "die",
+    "detonate", "attacker", "bomber", "suicide", "explode", "blow",
 }  # fmt: skip
+FOREIGN_FACTOR = 0.6
+"""A town outside the country the article is about is more often context (a capital that
+reacts, another incident) than the place of the attack."""
+CREDIT = re.compile(
+    r"(/\s*(reuters|ap|afp|getty|epa|anadolu)|\b(reuters|afp|ap|getty images|epa)\b.{0,40}$|photo:)", re.IGNORECASE
+)
+"""A paragraph that ends in a photo credit is a caption: it may show another story."""
+YEAR = re.compile(r"(19|20)\d{2}")
 NOT_A_PLACE_LABELS = {"NORP", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL"}
 """What the NER is sure is no place. It often calls an unknown village a PERSON or an ORG, so
 those labels give way where a place noun says otherwise ('Tudun Biri, a community')."""
@@ -138,20 +148,29 @@ def _name_starting_at(doc: Doc, start: int) -> Span | None:
     return doc[start:i] if i > start and doc[start].is_title else None
 
 
-def _object_of_attack(span: Span) -> bool:
-    """'the drone attack on Tudun Biri', 'strikes in Rafah', 'the attack on the western city of
-    Lviv'; not 'a 2020 US strike in Baghdad' (an attack of another year)."""
+def _attack_governing(span: Span) -> Token | None:
+    """The attack word the place is the scene of: 'the drone attack on Tudun Biri', 'strikes in
+    Rafah', 'the attack on the western city of Lviv'."""
     node = span.root
     for _ in range(4):
         head = node.head
         if head.i == node.i:
-            return False
+            return None
         if head.lemma_.lower() in ATTACK_HEADS and node.dep_ in ("prep", "pobj", "dobj", "nsubjpass"):
-            return not any(c.like_num and len(c.text) == 4 and c.text.isdigit() for c in head.children)
+            return head
         if head.dep_ not in ("prep", "pobj", "dobj", "nsubjpass", "appos") and head.pos_ not in ("ADP", "NOUN"):
-            return False
+            return None
         node = head
-    return False
+    return None
+
+
+def _of_another_year(attack: Token) -> bool:
+    return any(c.like_num and YEAR.fullmatch(c.text) for c in attack.children)  # "a 2020 US strike"
+
+
+def _object_of_attack(span: Span) -> bool:
+    attack = _attack_governing(span)
+    return attack is not None and not _of_another_year(attack)
 
 
 def _is_modifier(span: Span) -> bool:
@@ -182,6 +201,8 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
     def add(span: Span, noun: str | None, sure: bool) -> None:
         if span[0].lower_ == "the":
             span = span[1:]
+        while len(span) > 1 and place_noun_at(doc, span.end - 1) is not None and span[-1].is_title:
+            span = span[:-1]  # "Pazigyi Village" is Pazigyi
         if not len(span):
             return
         name = span.text.rstrip("-")
@@ -221,6 +242,32 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
             continue
         add(span, noun, False)
     return mentions
+
+
+def _country_named_with(span: Span) -> str | None:
+    """'Yemen's Ras Isa oil port', 'Hroza, Ukraine': the country the text puts a village in."""
+    doc = span.doc
+    before = doc[max(0, span.start - 3) : span.start]
+    if len(before) >= 2 and before[-1].text in ("'s", "’s"):
+        countries = [e for e in lookup(before[-2].text) if e.kind == "country"]
+        if countries:
+            return countries[0].country_code
+    after = doc[span.end : span.end + 2]
+    if len(after) == 2 and after[0].text == ",":
+        countries = [e for e in lookup(after[1].text) if e.kind == "country"]
+        if countries:
+            return countries[0].country_code
+    return None
+
+
+def _country_of_the_story(mentions: list[Mention], context: Counter[str], attack: set[int]) -> str | None:
+    """Where a village the gazetteer lacks lies: the country of the first known town or region
+    named in an attack sentence, else the country the article names most."""
+    for mention in mentions:
+        entry = choose_entry(mention, context)
+        if entry is not None and entry.kind != "country" and mention.span.sent.start in attack:
+            return entry.country_code
+    return context.most_common(1)[0][0] if context else None
 
 
 def country_context(mentions: Iterable[Mention]) -> Counter[str]:
@@ -263,6 +310,7 @@ class Candidate:
     score: float
     attack_score: float
     settlement: bool = False  # the text calls it a village, town, camp or community
+    sentences: set[int] = field(default_factory=set)
 
 
 def _kind(mention: Mention, entry: GeoEntry | None) -> str:
@@ -283,10 +331,10 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
     """
     mentions = find_mentions(doc, dateline)
     context = country_context(mentions)
-    top_country = context.most_common(1)[0][0] if context else None
     sentences = list(doc.sents)
     lead = {s.start for s in sentences[:2]}
-    attack = {s.start for s in sentences if any(t.lemma_.lower() in ATTACK_HEADS for t in s)}
+    attack = {s.start for s in sentences if _about_an_attack_now(s)}
+    top_country = _country_of_the_story(mentions, context, attack)
     candidates: dict[tuple[str, str], Candidate] = {}
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for mention in mentions:
@@ -309,7 +357,7 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
                     name=name, mention=mention.span.text,
                     geonames_id=entry.geonames_id if entry is not None and kind in ("village", "city", "country")
                     else None,
-                    country_code=entry.country_code if entry else top_country,
+                    country_code=entry.country_code if entry else (_country_named_with(mention.span) or top_country),
                     admin1_code=entry.admin1 if entry else None,
                     lat=entry.lat if entry else None, lon=entry.lon if entry else None,
                     kind=kind, mentions=0,  # type: ignore[arg-type]
@@ -317,24 +365,71 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
                 entry.admin1 if entry else None, 0.0, 0.0,
             )  # fmt: skip
         found.place = found.place.model_copy(update={"mentions": found.place.mentions + 1})
+        if entry is None and (country := _country_named_with(mention.span)):
+            found.place = found.place.model_copy(update={"country_code": country})  # the text says where it is
         found.score += weight
         found.attack_score += weight if in_attack else 0
         found.settlement |= mention.noun == "settlement" and kind == "village"
+        found.sentences.add(mention.span.sent.start)
         spellings[key][mention.name] += 1
+    _place_the_unplaced(candidates)
     named = {
         key: c.place.model_copy(update={"name": _display_name(c.place.name, spellings[key])})
         for key, c in candidates.items()
     }
+    named_most = context.most_common(1)[0][0] if context else None
+    for candidate in candidates.values():
+        if named_most and candidate.place.country_code != named_most and candidate.place.kind != "country":
+            candidate.score *= FOREIGN_FACTOR
+            candidate.attack_score *= FOREIGN_FACTOR
     main = _main(candidates)
     return list(named.values()), named[main] if main is not None else None
+
+
+def _about_an_attack_now(sentence: Span) -> bool:
+    """A sentence about an attack, not about one of another year ('a 2020 US strike in Baghdad')."""
+    return any(t.lemma_.lower() in ATTACK_HEADS and not _of_another_year(t) for t in sentence)
+
+
+def _in_caption(span: Span) -> bool:
+    doc = span.doc
+    end = span.end
+    while end < len(doc) and "\n" not in doc[end - 1].whitespace_:
+        end += 1
+    return bool(CREDIT.search(doc[span.sent.start : end].text[-120:]))
+
+
+def _place_the_unplaced(candidates: dict[tuple[str, str], Candidate]) -> None:
+    """A village the gazetteer lacks lies by the known place named in the same sentence ('the
+    al-Mawasi area west of Khan Younis', 'Hroza, Kharkiv Oblast'): it takes that place's
+    coordinates and admin code, so incident matching can tell how near it is to another report's."""
+    known = [
+        c for c in candidates.values() if c.place.lat is not None and c.place.kind in ("village", "city", "region")
+    ]
+    for candidate in candidates.values():
+        if candidate.place.lat is not None:
+            continue
+        beside = [
+            c
+            for c in known
+            if c.sentences & candidate.sentences and c.place.country_code == candidate.place.country_code
+        ]
+        if beside:
+            anchor = min(beside, key=lambda c: SPECIFICITY[c.place.kind]).place
+            candidate.place = candidate.place.model_copy(
+                update={"lat": anchor.lat, "lon": anchor.lon, "admin1_code": anchor.admin1_code}
+            )
 
 
 def _weight(span: Span, lead: set[int], attack: set[int]) -> tuple[float, bool]:
     if span[0].is_upper and (span.start == 0 or "\n" in span.doc[span.start - 1].text_with_ws):
         return 0.0, False  # "DUBAI, April 18 /TASS/": a dateline the cleaner did not recognise
+    attack_word = _attack_governing(span)
+    if attack_word is not None and _of_another_year(attack_word):
+        return 1.0, False  # the scene of another year's attack
     weight = 1.0
     start = span.sent.start
-    if start in lead:
+    if start in lead and not _in_caption(span):
         weight += 2
     in_attack = start in attack
     if in_attack:

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     dedup_window_hours: int = Field(
         72, ge=1, description="Articles without a known date join incidents seen this recently."
     )
+    copy_quiet_s: float = Field(
+        10.0,
+        gt=0,
+        description="A syndicated copy that brings nothing new reaches the feed in a revision of its incident "
+        "after this many quiet seconds (copies arriving meanwhile share that revision).",
+    )
     graceful_timeout_s: float = Field(10.0, description="On SIGTERM, time to finish a batch.")
     consumer_name: str | None = Field(
         None, description="Consumer name in the stage's group; unique per process by default."

@@ -89,6 +89,12 @@ class StageWorker(Generic[InT]):
     async def setup(self, redis: Redis) -> None:
         """Load what the stage needs (models, connections) once per process."""
 
+    tick_s: ClassVar[float | None] = None
+    """A stage with timed work (dedup's quiet period for syndicated copies) sets how often `tick` runs."""
+
+    async def tick(self, redis: Redis) -> None:
+        """Timed work, every `tick_s` seconds while the worker runs."""
+
     def transform(self, items: Sequence[InT]) -> list[Message | Rejected]:
         """Pure: one output or one rejection for each input, in order."""
         raise NotImplementedError
@@ -230,6 +236,8 @@ def build_app(worker: StageWorker[Any], settings: Settings) -> FastStream:
             serve_metrics(settings.metrics_port, health)
         health.started = True
         tasks.append(asyncio.create_task(watch_group(clients["redis"], worker, health)))
+        if worker.tick_s:
+            tasks.append(asyncio.create_task(run_ticks(clients["redis"], worker)))
 
     @app.after_shutdown
     async def disconnect() -> None:
@@ -380,6 +388,15 @@ async def keep_claimed(worker: StageWorker[Any], redis: Redis, entry_ids: list[s
             await redis.xclaim(worker.input_stream, worker.stage, consumer, 0, entry_ids, justid=True)
         except RedisError as error:  # Redis away for a moment: the batch's own writes will say so
             log.warning("%s could not renew its claim on %d entries: %s", worker.stage, len(entry_ids), error)
+
+
+async def run_ticks(redis: Redis, worker: StageWorker[Any]) -> None:
+    while True:
+        await asyncio.sleep(worker.tick_s or 1.0)
+        try:
+            await worker.tick(redis)
+        except Exception:  # Redis away, or a bug: logged, and tried again at the next tick
+            log.exception("%s: timed work failed", worker.stage)
 
 
 async def watch_group(redis: Redis, worker: StageWorker[Any], health: Health, every_s: float = 2.0) -> None:

@@ -49,6 +49,18 @@ def test_analyze_prints_every_stage(tmp_path: Path) -> None:
     assert '"incidentfeed.incident.created"' in result.stdout
 
 
+def test_analyze_json_is_one_document_that_a_json_tool_reads(tmp_path: Path) -> None:
+    article = str(REPO / "examples" / "kharkiv-glide-bomb.json")
+    for flags in (["--json"], []):  # piped, JSON is the default too
+        result = incidentfeed("analyze", article, *flags)
+        assert result.returncode == 0, result.stderr
+        document = json.loads(result.stdout)
+        assert list(document) == ["cleaner", "entities", "casualties", "publisher"]
+        assert document["publisher"]["type"] == "incidentfeed.incident.created"
+    pretty = incidentfeed("analyze", article, "--pretty")
+    assert "─ cleaner ─" in pretty.stdout and pretty.stdout.count("─ publisher ─") == 1
+
+
 def test_clear_errors_for_missing_input_and_missing_redis(tmp_path: Path) -> None:
     missing = incidentfeed("run", str(tmp_path / "nope.txt"))
     assert missing.returncode == 2 and "does not exist" in " ".join(missing.stderr.split())

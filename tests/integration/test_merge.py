@@ -27,8 +27,8 @@ EARLY = (
     "houses were moved to a school gym while engineers checked the walls for cracks."
 )
 OTHER = (
-    "Russian drones struck Sumy overnight, killing nine people and wounding forty, officials said on "
-    "Monday afternoon. Among the buildings hit was a clinic whose windows were blown out by the blast."
+    "A ballistic missile destroyed a polyclinic near Stepanivka, killing nine patients and nurses and wounding "
+    "forty, officials said on Monday afternoon. Ambulances ferried the wounded to hospitals in neighbouring towns."
 )
 
 
@@ -36,10 +36,12 @@ def articles() -> list:  # type: ignore[type-arg]
     first = figures_article(
         "early-1", "Sumy", EARLY.format(killed="Two", injured="ten"), T0, {"killed": 2, "injured": 10}
     )
-    second = figures_article("other-1", "Sumy", OTHER, T0 + timedelta(hours=5), {"killed": 9, "injured": 40})
-    update = figures_article(  # the early story, updated with the figures the other incident has
-        "early-2", "Sumy", EARLY.format(killed="Nine", injured="forty") + " The toll rose during the day.",
-        T0 + timedelta(hours=7), {"killed": 9, "injured": 40},
+    second = figures_article(  # told as a strike on a village 13 km away
+        "other-1", "Stepanivka", OTHER, T0 + timedelta(hours=5), {"killed": 9, "injured": 40}, weapon="missile"
+    )
+    update = figures_article(  # the early story, updated: the drones and the missile were one attack on Sumy
+        "early-2", "Sumy", EARLY.format(killed="Nine", injured="forty") + " " + OTHER, T0 + timedelta(hours=7),
+        {"killed": 9, "injured": 40}, weapon="missile",
     )  # fmt: skip
     return [first, second, update]
 
@@ -49,7 +51,7 @@ def test_an_article_matching_two_open_incidents_merges_them() -> None:
     records: dict[str, IncidentRecord] = {}
     for article in (first, second):
         decision = decide(article, list(records.values()), timedelta(hours=72))
-        assert decision.action == "new"  # 2 and 9 killed, told differently: two incidents so far
+        assert decision.action == "new"  # drones on Sumy and 2 killed, a missile by Stepanivka and 9: two so far
         _, stored = outcome(article, decision, list(records.values()))
         records.update({r.incident_id: r for r in stored})
     older, newer = (records[k] for k in sorted(records, key=lambda k: records[k].incident.first_seen_at))

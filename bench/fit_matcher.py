@@ -1,0 +1,175 @@
+"""Fit the incident matcher's weights on labelled real articles (`make fit-matcher`).
+
+    python -m bench.fit_matcher [--corpus CORPUS GOLD]...   # default: ../shared devset and seeds
+
+Runs each article through the pure stages (cleaner, entities, casualties), takes every pair of
+articles, computes the matcher's features (services/dedup/matching.py), and fits an L2-regularised
+logistic regression by Newton's method. Leave-one-event-out cross-validation scores each pair
+with weights fitted without the events of its two articles, so the probabilities it reports
+(calibration, precision and recall at 0.5) are those of events the fit never saw. Writes the
+weights fitted on everything to services/dedup/data/matcher.json with those numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import replace
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.accuracy import DEFAULT_CORPORA
+from bench.scoring import load_gold
+from services.casualties.figures import figures_for
+from services.cleaner.clean import clean_article
+from services.contracts import RawArticle, Rejected, utc_now
+from services.dedup.cluster import ReportEvidence, evidence_of
+from services.dedup.matching import FEATURES, features, signals
+from services.entities.extract import extract_batch, load_pipeline
+from services.ingest import read_inputs
+
+MODEL_FILE = Path(__file__).resolve().parent.parent / "services" / "dedup" / "data" / "matcher.json"
+L2 = 1.0
+PRIORS = {"day_apart": -3.0}
+"""Weights the corpora cannot teach: no pair of one event in them has event days two apart (they
+are 0 or 1 apart), so a fit leaves that feature at 0; an analyst counts it heavily against."""
+HARD_NEGATIVE_SHARE = float(os.environ.get("HARD_NEGATIVE_SHARE", "0.15"))
+"""The made-up hard negatives weigh together this share of the real pairs of one event."""
+
+
+def evidence_for(corpus: Path) -> dict[str, ReportEvidence]:
+    cleaned = []
+    for item in read_inputs([str(corpus)]):
+        try:
+            cleaned.append(
+                clean_article(RawArticle.model_validate(item.fields), ingested_at=utc_now(), max_bytes=200_000)
+            )
+        except (Rejected, ValueError) as refused:
+            print(f"  {item.article_id}: refused ({refused})", file=sys.stderr)
+    return {
+        entities.meta.article_id: evidence_of(figures_for(entities))
+        for entities in extract_batch(load_pipeline(), cleaned)
+    }
+
+
+Row = tuple[str, str, str, str, list[float], int, float]  # a, b, event of a, of b, features, same event, weight
+
+
+def pairs(evidence: dict[str, ReportEvidence], gold: dict[str, Any], prefix: str) -> list[Row]:
+    """Every pair of labelled articles, and the hard negatives made from them.
+
+    A development set of a few outlets per event has few pairs of other events at one place, so a
+    fit on it alone learns that one place means one event. Each pair of different events in one
+    country therefore also counts as if both had been at the same place, with its own text, days
+    and figures: 'the same city on another day'. These weigh together a share (HARD_NEGATIVE_SHARE)
+    of the real pairs of one event, so that the fit leans on what reports say, not only where."""
+    event_of = {a: f"{prefix}:{key}" for key, members in gold["clusters"].items() for a in members}
+    rows: list[Row] = []
+    hard: list[Row] = []
+    for a, b in combinations(sorted(a for a in evidence if a in event_of), 2):
+        s = signals(evidence[a], evidence[b])
+        if s.vetoed:
+            continue  # vetoes decide alone; the weights learn from the rest
+        same = int(event_of[a] == event_of[b])
+        rows.append((a, b, event_of[a], event_of[b], features(s), same, 1.0))
+        if not same and s.place in ("near", "country"):
+            moved = replace(s, place="same", km=0.0)
+            hard.append((a, b, event_of[a], event_of[b], features(moved), 0, 1.0))
+    positives = sum(r[5] for r in rows)
+    weight = HARD_NEGATIVE_SHARE * positives / len(hard) if hard else 0.0
+    return rows + [(*r[:6], weight) for r in hard]
+
+
+def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float = L2) -> np.ndarray:
+    """Weighted logistic regression by Newton's method; the bias (last column) is not penalised."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[-1] = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        gradient = x.T @ (weights * (p - y)) + penalty * w
+        hessian = (x * (weights * p * (1 - p))[:, None]).T @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", nargs=2, action="append", metavar=("CORPUS", "GOLD"), type=Path)
+    args = parser.parse_args(argv)
+    corpora = [(c.stem, c, g) for c, g in args.corpus] if args.corpus else [
+        (n, c, g) for n, c, g in DEFAULT_CORPORA if c.exists() and g.exists()
+    ]  # fmt: skip
+    if not corpora:
+        parser.error("no labelled corpus found; name one with --corpus CORPUS GOLD")
+    rows = []
+    for name, corpus, gold in corpora:
+        print(f"{name}: parsing {corpus}", file=sys.stderr)
+        rows += pairs(evidence_for(corpus), load_gold(gold), name)
+    x = np.array([[*r[4], 1.0] for r in rows])
+    y = np.array([r[5] for r in rows], dtype=float)
+    sample = np.array([r[6] for r in rows])
+    real = sample == 1.0  # the metrics are of real pairs only
+    events = sorted({r[2] for r in rows} | {r[3] for r in rows})
+    held_out = np.zeros(len(rows))
+    for event in events:
+        out = np.array([event in (r[2], r[3]) for r in rows])
+        if out.all() or not out.any():
+            continue
+        w = fit(x[~out], y[~out], sample[~out])
+        held_out[out] = 1 / (1 + np.exp(-(x[out] @ w)))
+    predicted = (held_out >= 0.5) & real
+    tp = int((predicted & (y == 1)).sum())
+    precision = tp / max(1, int(predicted.sum()))
+    recall = tp / max(1, int(y[real].sum()))
+    hard = ~real
+    hard_rejected = float((held_out[hard] < 0.5).mean()) if hard.any() else None
+    ll = y * np.log(held_out + 1e-9) + (1 - y) * np.log(1 - held_out + 1e-9)
+    loss = -float(np.mean(ll[real]))
+    w = fit(x, y, sample)
+    weights = {name: round(float(v), 4) for name, v in zip([*FEATURES, "bias"], w, strict=True)}
+    for name, prior in PRIORS.items():
+        column = x[:, FEATURES.index(name)]
+        if not column[y == 1].any():  # nothing to learn from: the prior stands
+            weights[name] = prior
+    calibration = []
+    for low in (0.0, 0.1, 0.3, 0.5, 0.7, 0.9):
+        high = {0.0: 0.1, 0.1: 0.3, 0.3: 0.5, 0.5: 0.7, 0.7: 0.9, 0.9: 1.01}[low]
+        band = (held_out >= low) & (held_out < high) & real
+        if band.any():
+            calibration.append({"predicted": f"{low:.1f}-{min(high, 1):.1f}", "pairs": int(band.sum()),
+                                "same_event": round(float(y[band].mean()), 3)})  # fmt: skip
+    report = {
+        "about": "Incident matcher weights: logistic regression over services/dedup/matching.py FEATURES, fitted by "
+        "bench/fit_matcher.py on every non-vetoed pair of articles of the corpora named here. 'leave_one_event_out' "
+        "scores each pair with weights fitted without its events.",
+        "corpora": [str(c) for _, c, _ in corpora],
+        "pairs": int(real.sum()),
+        "same_event_pairs": int(y[real].sum()),
+        "hard_negatives": int(hard.sum()),
+        "leave_one_event_out": {
+            "hard_negatives_kept_apart": round(hard_rejected, 3) if hard_rejected is not None else None,
+            "precision_at_0.5": round(precision, 3),
+            "recall_at_0.5": round(recall, 3),
+            "log_loss": round(loss, 4),
+            "calibration": calibration,
+        },
+        "weights": weights,
+    }
+    MODEL_FILE.write_text(json.dumps(report, indent=1) + "\n")
+    print(json.dumps(report, indent=1))
+    if not math.isfinite(loss):
+        raise SystemExit("the fit did not converge")
+
+
+if __name__ == "__main__":
+    main()
