@@ -183,6 +183,10 @@ def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None
         for child in node.children:
             if child.i in cues and child.dep_ in ("amod", "acl", "prep", "acomp", "oprd", "relcl", "dobj"):
                 return cues[child.i]
+            if child.dep_ == "dobj" and child.i > number.i:  # "66 others sustained varying degrees of injuries"
+                inside = [t.i for t in child.subtree if t.i in cues]
+                if inside:
+                    return cues[inside[0]]
             if child.dep_ == "prep" and child.lower_ == "among" and node.pos_ in ("AUX", "VERB"):
                 inside = [t.i for t in child.children if t.i in cues]  # "two were among the dead"
                 if inside:
@@ -463,8 +467,23 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
         category = category_for(token, token, cues)
         if category is not None:
             words = sentence.doc[token.left_edge.i : token.i + 1].text
-            found.append((Number(token, 1, "exact", words), token, category))
+            # "a fourth child pulled from the wreckage": the fourth child among the dead, so four
+            nth = next((ORDINALS[c.lower_] for c in token.children if c.lower_ in ORDINALS), 1)
+            found.append((Number(token, nth, "exact", words), token, category))
     return found
+
+
+ORDINALS = {
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
 
 
 def fold_others(found: list[tuple[Number, Token, str]]) -> list[tuple[Number, Token, str]]:
@@ -509,13 +528,20 @@ def headline_figures(claims: list[CasualtyClaim], headline_end: int, scope: str 
         c for c in claims
         if c.scope == scope and not (c.disputed or c.superseded or c.partial or c.vague) and c.value
     ]  # fmt: skip
+    # An earlier count that nothing later replaced is still the latest count of its kind
+    # ("initially reported 85 deaths and 66 injuries", then only the deaths updated).
+    earlier = [c for c in claims if c.scope == scope and c.superseded and not (c.disputed or c.partial or c.vague)]
     figures: dict[str, HeadlineFigure] = {}
     for name in ("killed", "injured", "hospitalized", "missing"):
-        adults = [c for c in usable if c.category == name and c.group != "children"]
-        children = [c for c in usable if c.category == name and c.group == "children"]
-        for key, pool in ((name, adults), (f"children_{name}", children)):
-            if pool and key in HEADLINE_CATEGORIES:
+        for key, children in ((name, False), (f"children_{name}", True)):
+            if key not in HEADLINE_CATEGORIES:
+                continue
+            pool = [c for c in usable if c.category == name and (c.group == "children") == children]
+            if pool:
                 figures[key] = pick_headline(pool, headline_end)
+            elif stale := [c for c in earlier if c.category == name and (c.group == "children") == children]:
+                latest = max(stale, key=lambda c: c.raw_start)
+                figures[key] = HeadlineFigure(value=latest.value or 0, qualifier=latest.qualifier)
     # Everyone in hospital was hurt: an article that counts only those in hospital counts the injured.
     if "injured" not in figures and "hospitalized" in figures:
         figures["injured"] = figures["hospitalized"]
@@ -532,12 +558,13 @@ ROUNDING_MARGIN = 0.9
 
 
 def pick_headline(pool: list[CasualtyClaim], headline_end: int) -> HeadlineFigure:
-    """The latest update, else the highest credible figure (tolls rise as the dead are found),
+    """The highest update ('has risen to 11'; live pages tell updates out of order), else the highest
+    credible figure (tolls rise as the dead are found),
     preferring a precise figure to a rounded one close below it; the qualifier is the one the
     story first gives that figure ('At least 38' in the lead, after a headline's 'rises to 38')."""
     updates = [c for c in pool if c.update]
     if updates:
-        best = max(updates, key=lambda c: c.raw_start)
+        best = max(updates, key=lambda c: (c.value or 0, c.raw_start))
     else:
         body = [c for c in pool if c.raw_start >= headline_end] or pool
         best = max(body, key=lambda c: (c.value or 0, -c.raw_start))

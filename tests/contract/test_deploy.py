@@ -40,3 +40,17 @@ def test_every_stage_connects_as_its_own_acl_user() -> None:
         user, password = url.removeprefix("redis://").split("@")[0].split(":")
         assert user == stage.value
         assert f"user {stage.value} on >{password} " in acl
+
+
+def test_the_image_installs_from_the_lock_that_make_and_ci_use() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir -r requirements.lock" in dockerfile
+    assert "--no-deps ." in dockerfile  # the project alone, nothing resolved anew
+    makefile = (DEPLOY.parent / "Makefile").read_text()
+    assert "-r requirements.lock" in makefile and "--no-deps -e ." in makefile
+    locked = {
+        line.split("==")[0].lower().replace("_", "-")
+        for line in (DEPLOY.parent / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith("#")
+    }
+    assert {"lxml-html-clean", "spacy", "wordfreq", "cloudevents", "faststream"} <= locked

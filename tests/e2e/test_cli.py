@@ -40,24 +40,22 @@ def test_schema_check_passes_on_the_committed_schemas() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_analyze_prints_every_stage(tmp_path: Path) -> None:
+def test_analyze_prints_every_stage_as_one_json_document(tmp_path: Path) -> None:
+    """Piped, as here, JSON is the default: `incidentfeed analyze a.txt | jq` works."""
     result = incidentfeed("analyze", str(REPO / "examples" / "kharkiv-glide-bomb.json"))
     assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert list(document) == ["cleaner", "entities", "casualties", "publisher"]
+    assert document["publisher"]["type"] == "incidentfeed.incident.created"
     for stage in ("cleaner", "entities", "casualties", "publisher"):
         assert stage in result.stdout
     assert '"headline": "Glide bomb hits Kharkiv apartment block"' in result.stdout
     assert '"incidentfeed.incident.created"' in result.stdout
 
 
-def test_analyze_json_is_one_document_that_a_json_tool_reads(tmp_path: Path) -> None:
-    article = str(REPO / "examples" / "kharkiv-glide-bomb.json")
-    for flags in (["--json"], []):  # piped, JSON is the default too
-        result = incidentfeed("analyze", article, *flags)
-        assert result.returncode == 0, result.stderr
-        document = json.loads(result.stdout)
-        assert list(document) == ["cleaner", "entities", "casualties", "publisher"]
-        assert document["publisher"]["type"] == "incidentfeed.incident.created"
-    pretty = incidentfeed("analyze", article, "--pretty")
+def test_analyze_pretty_prints_a_ruled_section_per_stage() -> None:
+    pretty = incidentfeed("analyze", str(REPO / "examples" / "kharkiv-glide-bomb.json"), "--pretty")
+    assert pretty.returncode == 0, pretty.stderr
     assert "─ cleaner ─" in pretty.stdout and pretty.stdout.count("─ publisher ─") == 1
 
 

@@ -16,12 +16,14 @@ import orjson
 import pytest
 import redis
 
+from bench.scoring import load_gold, score
 from services.cli import start_workers, stop_workers
 from services.contracts import StageName, Stream
 from services.ingest import push, read_inputs
 from services.runtime.streams import ensure_groups, read_dead_letters, read_feed, stage_progress
 from services.schemas import SCHEMAS_DIR
 from services.stages import STAGES
+from tests.conftest import GOLD_FILE
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +79,10 @@ def test_run_on_the_seeds_writes_a_valid_feed(redis_url: str, redis_client: redi
         e["data"]["revision"] for e in events if e["data"]["basis"] == "reported" and e["data"]["revision"] > 1
     ]
     assert sorted(revisions) == [2, 3]
+    # Scored as `make accuracy` scores it: exactly gold's places and headline figures
+    seeds = score(events, load_gold(GOLD_FILE))
+    assert seeds.pairwise["f1"] == 1.0 and seeds.location_accuracy == 1.0
+    assert seeds.figures_value_and_qualifier_accuracy == 1.0, seeds.misses
     mentioned = [view for view in views if view["basis"] == "mentioned"]
     kharkiv = next(view for view in mentioned if view["location"]["name"] == "Kharkiv")
     assert kharkiv["casualties"]["killed"]["best"] == 5 and kharkiv["casualties"]["injured"]["best"] == 34
