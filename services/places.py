@@ -27,6 +27,8 @@ MIN_FOLDED_KEY = 6
 MIN_ALTERNATE_POPULATION = 100_000
 """Alternate names of smaller places are too often also words or first names ('Barrage'); they
 count only where the article is about that place's country."""
+MIN_ALTERNATE_INDEXED = 15_000
+"""Alternate names ('Nuseirat' for An Nuşayrāt, 'Kiev') are indexed for towns of this size and up."""
 NEAR_KM = 40.0
 """Two places this close are one scene for incident matching (a village and the town beside it)."""
 
@@ -110,6 +112,8 @@ def gazetteer_index() -> dict[str, tuple[GeoEntry, ...]]:
             float(city["latitude"]), float(city["longitude"]), population, "city",
         )  # fmt: skip
         add(city["name"], entry)
+        if population < MIN_ALTERNATE_INDEXED:
+            continue  # a village is found under its own name; its alternates cost memory and mislead
         alternate = GeoEntry(**{**entry.__dict__, "alternate": True})
         for name in city["alternatenames"]:
             if _usable_alternate(name) and place_key(name) != place_key(city["name"]):

@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
-from services.contracts import RawArticle
+from services.contracts import FeedEvent, RawArticle
 from services.dedup.cluster import decide
 from services.dedup.store import outcome
 from services.entities.extract import extract_batch
+from services.publisher.feed import to_event
 
 STORY = (
     "A missile strike on a market in Kharkiv killed at least seven people and injured 21 on Thursday, "
@@ -76,8 +77,12 @@ def test_any_mix_of_forms_goes_through_every_stage(nlp: Any, sent: list[str]) ->
         assert entities.meta.published_at is not None and entities.meta.published_at.tzinfo is not None
         article = figures_for(entities)
         decision = decide(article, list(records.values()), timedelta(hours=72))
-        _, stored = outcome(article, decision, list(records.values()))
+        changes, stored = outcome(article, decision, list(records.values()))
         records.update({r.incident_id: r for r in stored})
+        for change in changes:  # and the publisher: every time in the event is aware UTC
+            event = FeedEvent.from_bytes(to_event(change).to_bytes())
+            assert event.time.tzinfo is not None
+            assert all(r.published_at is None or r.published_at.utcoffset() == timedelta(0) for r in event.data.reports)
     placed = {
         a
         for r in records.values()
