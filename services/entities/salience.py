@@ -5,7 +5,7 @@ where the IDF is a background one: how rare the word is in English at large (wor
 frequency), so that it needs no corpus of our own and gives the same vector for the same text on
 any replica. "Nuseirat", "hostages", "mosque", "pizza" weigh much; "said", "people", "killed"
 little. The vector is cut to its strongest terms and L2-normalised, so that the dedup stage
-compares two articles with one dot product.
+compares two articles with one dot product (services/dedup/matching.py).
 """
 
 from __future__ import annotations
@@ -52,9 +52,3 @@ def weighted_terms(counts: Counter[str], limit: int = TOP_TERMS) -> dict[str, fl
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
 
-
-def cosine(left: dict[str, float], right: dict[str, float]) -> float:
-    """Both vectors are unit length: the dot product over the shared terms."""
-    if len(left) > len(right):
-        left, right = right, left
-    return sum(w * right.get(term, 0.0) for term, w in left.items())
