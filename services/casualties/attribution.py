@@ -86,10 +86,11 @@ def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
 
 
 def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -> Attribution:
-    """The reporting verb that governs the number, else the sentence's speaker."""
-    ancestors = set(number.ancestors)
-    for verb in _reporting_verbs(sentence):
-        if verb in ancestors:
+    """The nearest reporting verb above the number ('Initial reports said three ..., but the latest
+    updates confirmed one': the one is the updates'), else the sentence's speaker."""
+    reporting = set(_reporting_verbs(sentence))
+    for verb in number.ancestors:  # nearest first
+        if verb in reporting:
             speaker = _subject_text(verb) or ""
             inherited = speakers.get(sentence.start, Attribution(None, False))
             if speaker.split()[0].lower() in PRONOUNS and inherited.speaker:
