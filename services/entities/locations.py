@@ -40,7 +40,7 @@ ATTACK_HEADS = {
     "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
     "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit", "fire",
     "target", "bombard", "bombardment", "slam", "destroy", "rocket", "shell", "massacre", "die",
-    "detonate", "attacker", "bomber", "suicide", "explode", "blow",
+    "detonate", "attacker", "bomber", "suicide", "explode", "blow", "shatter", "rubble",
 }  # fmt: skip
 FOREIGN_FACTOR = 0.6
 """A town outside the country the article is about is more often context (a capital that

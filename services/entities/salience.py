@@ -51,4 +51,3 @@ def weighted_terms(counts: Counter[str], limit: int = TOP_TERMS) -> dict[str, fl
     top = sorted(weights.items(), key=lambda item: -item[1])[:limit]
     norm = math.sqrt(sum(w * w for _, w in top)) or 1.0
     return {term: round(w / norm, 4) for term, w in top}
-
