@@ -1,24 +1,23 @@
-"""Who states a figure, whether it is a party's disputed claim, and which incident it is about.
+"""Pass 3 of the casualty stage: who states each figure, and whether it is a party's claim.
 
-Attribution follows the sentence's reporting verb ('the mayor said'), 'according to X', or the
-quote a sentence continues; pronouns take the last named speaker. Scope: a figure belongs to
-another incident when the place named nearest to it is another place, or its sentence speaks
-of another day ('earlier this week'), or it opens with 'This ...' after such a sentence.
+Attribution follows the nearest reporting verb above the number ('the mayor said'), else the
+sentence's: its reporting verb, 'according to X', or the quote a sentence continues; pronouns
+take the last named speaker ('..., according to the Health Ministry. It said ...'). A figure is
+disputed when its speaker 'claims' it, when its sentence disputes it ('no evidence'), or when a
+party to the attack states it (the perpetrator or its demonym).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
 from services.actors import actor_knowledge
 from services.casualties.lexicon import lexicon, word_sets
-from services.contracts import EntityArticle, Place
-from services.places import place_key, place_knowledge, place_ref
-from services.places import relation as relate
+from services.casualties.reading import Draft
+from services.contracts import EntityArticle
 
 QUOTE_CHARS = "\"'“”‘’"
 PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
@@ -28,6 +27,28 @@ PRONOUNS = {"he", "she", "it", "they", "we", "their", "his", "her", "its"}
 class Attribution:
     speaker: str | None
     claimed: bool
+
+
+def attribute_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[Draft]:
+    speakers = sentence_speakers(doc)
+    party = party_words(article)
+    superseding = word_sets()["superseding"]
+    dispute = word_sets()["dispute"]
+    attributed = []
+    for draft in drafts:
+        said = attribute(draft.number.token, draft.sentence, speakers)
+        speaker = said.speaker or ""
+        disputed_words = bool({t.lower_ for t in draft.sentence} & dispute)
+        by_party = any(word in speaker.lower() for word in party) if speaker else False
+        # "Initial reports said three ...": the speaker itself is an earlier count
+        earlier_count = any(word.lower() in superseding for word in speaker.split())
+        draft = draft.updated(
+            claimed_by=said.speaker,
+            disputed=said.claimed or disputed_words or by_party,
+            superseded=draft.claim.superseded or earlier_count,
+        )
+        attributed.append(replace(draft, party_only_dispute=by_party and not (said.claimed or disputed_words)))
+    return attributed
 
 
 def _subject_text(verb: Token) -> str | None:
@@ -82,6 +103,8 @@ def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
         else:
             according = _according_to(sentence)
             result[sentence.start] = Attribution(according, False)
+            if according:  # "..., according to the Health Ministry. It said ...": 'it' is the ministry
+                last = result[sentence.start]
     return result
 
 
@@ -100,6 +123,7 @@ def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -
 
 
 def party_words(article: EntityArticle) -> set[str]:
+    """The perpetrator and its demonyms: 'russia', 'russian'."""
     if not article.perpetrator:
         return set()
     demonyms: dict[str, str] = _demonyms()
@@ -110,101 +134,4 @@ def party_words(article: EntityArticle) -> set[str]:
 
 @cache
 def _demonyms() -> dict[str, str]:
-    return actor_knowledge()["demonyms"]  # type: ignore[return-value]
-
-
-def nearest_place(number: Token, article: EntityArticle) -> Place | None:
-    """The place named closest to the number in its sentence (countries left out, and places
-    that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration")."""
-    sentence = number.sent
-    best: tuple[int, Place] | None = None
-    for ent in sentence.ents:
-        if ent.label_ not in ("GPE", "LOC", "FAC") or _names_an_organisation(ent) or _is_dateline(ent):
-            continue
-        place = _place_named(ent, article)
-        if place is None:
-            continue
-        distance = abs(ent.start - number.i)
-        if best is None or distance < best[0]:
-            best = (distance, place)
-    return best[1] if best else None
-
-
-def _is_dateline(ent: Span) -> bool:
-    """'Islamabad : At least 35 people...', 'KYIV, Ukraine (AP) —': where the reporter files from."""
-    doc = ent.doc
-    opens_paragraph = ent.start == 0 or "\n" in doc[ent.start - 1].whitespace_ or "\n" in doc[ent.start - 1].text
-    after = doc[ent.end].text if ent.end < len(doc) else ""
-    return opens_paragraph and (ent.text.isupper() or after in (":", "—", "–", "-", "(", "/"))
-
-
-def _names_an_organisation(ent: Span) -> bool:
-    """A place in the possessive or as a modifier of a non-attack noun names an institution."""
-    root = ent.root
-    if root.dep_ not in ("poss", "compound", "nmod", "amod"):
-        return False
-    head = root.head.lemma_.lower()
-    return root.head.pos_ == "NOUN" and head not in word_sets()["attack"] and head not in place_nouns()
-
-
-def _place_named(ent: Span, article: EntityArticle) -> Place | None:
-    key = place_key(ent.text.rstrip("-"))
-    for place in article.places:
-        if place.kind != "country" and key in (place_key(place.mention), place_key(place.name)):
-            return place
-    return None
-
-
-@cache
-def place_nouns() -> frozenset[str]:
-    return frozenset(place_knowledge()["place_nouns"]) | {"city", "capital"}
-
-
-def same_scene(place: Place, main: Place) -> bool:
-    """The figure's place is the main place, inside it, around it or beside it."""
-    relation = relate(place_ref(place), place_ref(main))
-    if relation in ("same", "near"):
-        return True
-    unplaced = None in (place.lat, main.lat)  # a village the gazetteer lacks: the text put it there
-    return relation == "country" and unplaced
-
-
-def is_statistic(number: Token) -> bool:
-    """A war-wide or year-to-date count: a marker ('since the invasion', 'so far this year', 'the
-    offensive has killed') that belongs to the clause of the number's verb or to a clause above
-    it; not one inside another clause ('the most intense attack so far this year')."""
-    sentence = number.sent
-    verb = _clause_verb(number)
-    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
-    for match in _statistic_pattern().finditer(sentence.text):
-        marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
-        if marker is None:
-            continue
-        marker_verb = _clause_verb(marker.root)
-        if marker_verb is None or marker_verb.i in above:
-            return True
-    return False
-
-
-def _clause_verb(token: Token) -> Token | None:
-    return next((t for t in [token, *token.ancestors] if t.pos_ in ("VERB", "AUX")), None)
-
-
-@cache
-def _statistic_pattern() -> re.Pattern[str]:
-    return re.compile(str(lexicon()["statistic_markers"]), re.IGNORECASE)
-
-
-def scopes(doc: Doc) -> dict[int, bool]:
-    """Sentence start -> whether it speaks of another day ('earlier this week')."""
-    other_time = re.compile(str(lexicon()["other_incident_time"]), re.IGNORECASE)
-    openers = tuple(str(o) + " " for o in lexicon()["anaphora_openers"])  # type: ignore[attr-defined]
-    result: dict[int, bool] = {}
-    previous = False
-    for sentence in doc.sents:
-        elsewhere = bool(other_time.search(sentence.text))
-        if not elsewhere and sentence.text.lower().startswith(openers):
-            elsewhere = previous  # "This bombardment killed ..." continues the last sentence
-        result[sentence.start] = elsewhere
-        previous = elsewhere
-    return result
+    return actor_knowledge()["demonyms"]  # type: ignore[no-any-return]

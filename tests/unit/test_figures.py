@@ -352,3 +352,58 @@ def test_a_bare_number_counts_what_the_verb_right_after_it_says(nlp: Any) -> Non
         "children_killed": (9, "exact"),
         "injured": (50, "more_than"),
     }
+
+
+# Classes of misreading found on real articles, each checked on sentences of our own:
+# (text, headline figures {category: (value, qualifier)}).
+REAL_ARTICLE_CLASSES: list[tuple[str, dict[str, tuple[int, str]]]] = [
+    (  # a multiple of a dozen is a number, not a vague amount
+        "Shells hit the market in Kherson on Monday. At least three dozen people were wounded, the governor said.",
+        {"injured": (36, "at_least")},
+    ),
+    (  # a breakdown of the wounded is not a count of the dead
+        "The ministry said 40 children and 50 women were killed in the strike on Rafah, "
+        "and 90 children were among the nearly 400 wounded.",
+        {
+            "killed": (90, "exact"),
+            "children_killed": (40, "exact"),
+            "injured": (400, "about"),
+            "children_injured": (90, "exact"),
+        },
+    ),
+    (  # an ordinal child among the dead counts the children
+        "The death toll from the strike on the cafe in Odesa rose to eight on Tuesday, with two more bodies, "
+        "including a third child, pulled out of the rubble.",
+        {"killed": (8, "exact"), "children_killed": (3, "exact")},
+    ),
+    (  # a daily total across a territory is a statistic, not this strike's toll
+        "An air strike on a house in Rafah killed 12 people. The health ministry said 130 people had been "
+        "killed in the past 24 hours across the territory.",
+        {"killed": (12, "exact")},
+    ),
+    (  # the verb of an update left out the second time
+        "The attack on the market in Kerman killed 60. Later the number of dead rose to 84, and the number of "
+        "wounded to 150.",
+        {"killed": (84, "exact"), "injured": (150, "exact")},
+    ),
+    (  # lives lost are the dead
+        "The missile strike on Chernihiv resulted in the loss of at least 13 lives.",
+        {"killed": (13, "at_least")},
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "wanted"), REAL_ARTICLE_CLASSES)
+def test_classes_found_on_real_articles(nlp: Any, text: str, wanted: dict[str, tuple[int, str]]) -> None:
+    figures = figures_of(nlp, text)
+    assert {k: (f.value, f.qualifier) for k, f in figures.figures.items()} == wanted
+
+
+def test_it_after_according_to_is_the_source_not_the_last_person_quoted(nlp: Any) -> None:
+    claims = figures_of(
+        nlp,
+        '"We saw the jets," said the witness Ahmad Saleh. Israel\'s offensive has killed more than 30,000 people, '
+        "according to the Health Ministry. It said 12 children were killed in the strike on Rafah.",
+    ).claims
+    assert {c.claimed_by for c in claims if c.value == 12} == {"the Health Ministry"}
+    assert {c.scope for c in claims if c.value == 30_000} == {"statistic"}

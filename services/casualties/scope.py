@@ -1,0 +1,156 @@
+"""Pass 4 of the casualty stage: which incident each figure is about.
+
+- **statistic**: a war-wide or period count ('since the invasion', 'so far this year', 'in the
+  past 24 hours'), whose marker belongs to the clause of the number or one above it;
+- **mentioned**: another incident, when the place named nearest to the number is elsewhere, or
+  the sentence speaks of another day ('earlier this week'), or opens with 'This ...' after such a
+  sentence;
+- **main**: the article's own incident;
+- and, whatever the scope, **superseded** when its words make it an earlier count ('initially',
+  'earlier toll').
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import cache
+
+from spacy.tokens import Doc, Span, Token
+
+from services.casualties.lexicon import lexicon, word_sets
+from services.casualties.reading import Draft, head_chain
+from services.contracts import EntityArticle, Place
+from services.places import place_key, place_knowledge, place_ref
+from services.places import relation as relate
+
+
+def scope_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[Draft]:
+    other_day = other_day_sentences(doc)
+    superseding = word_sets()["superseding"]
+    scoped = []
+    for draft in drafts:
+        scope, place = _scope(article, draft.number.token, other_day.get(draft.sentence.start, False))
+        earlier = any(
+            t.lower_ in superseding or t.lemma_.lower() in superseding
+            for link in head_chain(draft.noun)
+            for t in (link, *link.lefts)
+        )
+        # A party to the main attack speaking of another incident (where it may be the victim)
+        # is not disputed for that alone.
+        disputed = draft.claim.disputed and not (draft.party_only_dispute and scope != "main")
+        draft = draft.updated(
+            scope=scope, scope_place=place, superseded=draft.claim.superseded or earlier, disputed=disputed
+        )
+        scoped.append(replace(draft, party_only_dispute=False))
+    return scoped
+
+
+def _scope(article: EntityArticle, number: Token, sentence_elsewhere: bool) -> tuple[str, str | None]:
+    """main, statistic or mentioned (with the place), from the sentence and the nearest place."""
+    if is_statistic(number):
+        return "statistic", None
+    place = nearest_place(number, article)
+    if sentence_elsewhere:  # another day: where, unless at the main place itself
+        at_main = place is None or (article.main_location is not None and same_scene(place, article.main_location))
+        return "mentioned", None if at_main else place.name  # type: ignore[union-attr]
+    if place is None or article.main_location is None or same_scene(place, article.main_location):
+        return "main", None
+    return "mentioned", place.name
+
+
+def is_statistic(number: Token) -> bool:
+    """A war-wide or year-to-date count: a marker ('since the invasion', 'so far this year', 'the
+    offensive has killed') that belongs to the clause of the number's verb or to a clause above
+    it; not one inside another clause ('the most intense attack so far this year')."""
+    sentence = number.sent
+    verb = _clause_verb(number)
+    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    for match in _statistic_pattern().finditer(sentence.text):
+        marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
+        if marker is None:
+            continue
+        marker_verb = _clause_verb(marker.root)
+        if marker_verb is None or marker_verb.i in above:
+            return True
+    return False
+
+
+def _clause_verb(token: Token) -> Token | None:
+    return next((t for t in [token, *token.ancestors] if t.pos_ in ("VERB", "AUX")), None)
+
+
+@cache
+def _statistic_pattern() -> re.Pattern[str]:
+    return re.compile(str(lexicon()["statistic_markers"]), re.IGNORECASE)
+
+
+def other_day_sentences(doc: Doc) -> dict[int, bool]:
+    """Sentence start -> whether it speaks of another day ('earlier this week')."""
+    other_time = re.compile(str(lexicon()["other_incident_time"]), re.IGNORECASE)
+    openers = tuple(str(o) + " " for o in lexicon()["anaphora_openers"])
+    result: dict[int, bool] = {}
+    previous = False
+    for sentence in doc.sents:
+        elsewhere = bool(other_time.search(sentence.text))
+        if not elsewhere and sentence.text.lower().startswith(openers):
+            elsewhere = previous  # "This bombardment killed ..." continues the last sentence
+        result[sentence.start] = elsewhere
+        previous = elsewhere
+    return result
+
+
+def nearest_place(number: Token, article: EntityArticle) -> Place | None:
+    """The place named closest to the number in its sentence (countries left out, and places
+    that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration")."""
+    sentence = number.sent
+    best: tuple[int, Place] | None = None
+    for ent in sentence.ents:
+        if ent.label_ not in ("GPE", "LOC", "FAC") or _names_an_organisation(ent) or _is_dateline(ent):
+            continue
+        place = _place_named(ent, article)
+        if place is None:
+            continue
+        distance = abs(ent.start - number.i)
+        if best is None or distance < best[0]:
+            best = (distance, place)
+    return best[1] if best else None
+
+
+def _is_dateline(ent: Span) -> bool:
+    """'Islamabad : At least 35 people...', 'KYIV, Ukraine (AP) —': where the reporter files from."""
+    doc = ent.doc
+    opens_paragraph = ent.start == 0 or "\n" in doc[ent.start - 1].whitespace_ or "\n" in doc[ent.start - 1].text
+    after = doc[ent.end].text if ent.end < len(doc) else ""
+    return opens_paragraph and (ent.text.isupper() or after in (":", "—", "–", "-", "(", "/"))
+
+
+def _names_an_organisation(ent: Span) -> bool:
+    """A place in the possessive or as a modifier of a non-attack noun names an institution."""
+    root = ent.root
+    if root.dep_ not in ("poss", "compound", "nmod", "amod"):
+        return False
+    head = root.head.lemma_.lower()
+    return root.head.pos_ == "NOUN" and head not in word_sets()["attack"] and head not in place_nouns()
+
+
+def _place_named(ent: Span, article: EntityArticle) -> Place | None:
+    key = place_key(ent.text.rstrip("-"))
+    for place in article.places:
+        if place.kind != "country" and key in (place_key(place.mention), place_key(place.name)):
+            return place
+    return None
+
+
+@cache
+def place_nouns() -> frozenset[str]:
+    return frozenset(place_knowledge()["place_nouns"]) | {"city", "capital"}
+
+
+def same_scene(place: Place, main: Place) -> bool:
+    """The figure's place is the main place, inside it, around it or beside it."""
+    relation = relate(place_ref(place), place_ref(main))
+    if relation in ("same", "near"):
+        return True
+    unplaced = None in (place.lat, main.lat)  # a village the gazetteer lacks: the text put it there
+    return relation == "country" and unplaced
