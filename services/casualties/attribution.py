@@ -52,7 +52,11 @@ def attribute_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> l
 
 
 def _subject_text(verb: Token) -> str | None:
+    """Who the verb's subject is; a participle without one ('..., saying 300 were killed') speaks
+    for the subject of the clause it hangs on."""
     subjects = [c for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")]
+    if not subjects and verb.dep_ in ("advcl", "xcomp", "conj") and verb.tag_ in ("VBG", "VBN"):
+        subjects = [c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass")]
     if not subjects:
         return None
     subject = subjects[0]
@@ -115,11 +119,23 @@ def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -
     for verb in number.ancestors:  # nearest first
         if verb in reporting:
             speaker = _subject_text(verb) or ""
+            claimed = _is_a_claim(verb)
             inherited = speakers.get(sentence.start, Attribution(None, False))
             if speaker.split()[0].lower() in PRONOUNS and inherited.speaker:
-                return Attribution(inherited.speaker, verb.lemma_.lower() == "claim" or inherited.claimed)
-            return Attribution(speaker, verb.lemma_.lower() == "claim")
+                return Attribution(inherited.speaker, claimed or inherited.claimed)
+            return Attribution(speaker, claimed)
+        if verb.dep_ == "relcl":
+            break  # "..., in which a total of 284 people were injured": the reporter describing, not the speaker
     return speakers.get(sentence.start, Attribution(None, False))
+
+
+def _is_a_claim(verb: Token) -> bool:
+    """'claimed that 200 were killed'; 'claimed responsibility, saying 300 were killed': the
+    perpetrator's own count."""
+    if verb.lemma_.lower() == "claim":
+        return True
+    head = verb.head
+    return verb.dep_ in ("advcl", "xcomp", "conj") and head.lemma_.lower() == "claim" and _claims_no_figure(head)
 
 
 def party_words(article: EntityArticle) -> set[str]:

@@ -45,6 +45,7 @@ def word_sets() -> dict[str, frozenset[str]]:
         "superseding": frozenset(spec["superseding_markers"]),  # type: ignore[arg-type]
         "after_hyphen": frozenset(spec["not_counts_after_hyphen"]),  # type: ignore[arg-type]
         "attack": frozenset(spec["attack_nouns"]),  # type: ignore[arg-type]
+        "not_casualty_verbs": frozenset(spec["not_casualty_verbs"]),  # type: ignore[arg-type]
         **{
             f"partial_{name}": frozenset(words)
             for name, words in spec["partial_count_markers"].items()  # type: ignore[attr-defined]

@@ -15,6 +15,8 @@ from text_to_num import text2num
 from services.casualties.lexicon import lexicon, word_sets
 
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
+NAME_ENTITIES = {"ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
+"""A number word inside a name counts nothing: 'Eleven Media', 'the 93rd Brigade'."""
 ORDINALS = {
     "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
     "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10,
@@ -102,6 +104,8 @@ def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) ->
         if read is None or token.i in consumed:
             continue
         if token.ent_type_ in NON_PERSON_ENTITIES and not _quantifies_people(token):
+            continue
+        if token.ent_type_ in NAME_ENTITIES:
             continue
         if token.i > 0 and doc[token.i - 1].lower_ in ("no", "not"):
             continue  # "no one was missing"

@@ -20,8 +20,22 @@ from services.contracts import CasualtyClaim, EntityArticle
 from services.offsets import clean_to_raw_offset
 
 TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
+SUFFER_VERBS = {"sustain", "suffer", "receive", "incur", "have", "get", "bear"}
 TOLL_NOUNS = {"number", "toll", "count", "tally", "total"}
-UPDATE_VERBS = {"rise", "climb", "increase", "jump", "grow", "reach", "mount", "soar", "surge"}
+UPDATE_VERBS = {
+    "rise",
+    "climb",
+    "increase",
+    "jump",
+    "grow",
+    "reach",
+    "mount",
+    "soar",
+    "surge",
+    "raise",
+    "bring",
+    "revise",
+}
 
 
 @dataclass(frozen=True)
@@ -153,9 +167,12 @@ def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None
             if token.pos_ not in ("AUX", "ADV", "PART"):
                 break
     node = noun
+    not_casualties = word_sets()["not_casualty_verbs"]
     for _ in range(5):  # up the dependency tree: 'children' -> 'including' -> 'people' -> 'killed'
         if node.i in cues and node.i != number.i:
             return cues[node.i]
+        if node.pos_ == "VERB" and node.lemma_.lower() in not_casualties:
+            return None  # "17 people (including three children) have been rescued"
         if (category := _cue_below(node, number, cues)) is not None:
             return category
         if node.head.i == node.i:
@@ -179,7 +196,8 @@ def _cue_below(node: Token, number: Token, cues: dict[int, str]) -> str | None:
     for child in node.children:
         if child.i in cues and child.dep_ in ("amod", "acl", "prep", "acomp", "oprd", "relcl", "dobj"):
             return cues[child.i]
-        if child.dep_ == "dobj" and child.i > number.i:  # "66 others sustained varying degrees of injuries"
+        if child.dep_ == "dobj" and child.i > number.i and node.lemma_.lower() in SUFFER_VERBS:
+            # "66 others sustained varying degrees of injuries"; not "one man stroked the face of a dead child"
             inside = [t.i for t in child.subtree if t.i in cues]
             if inside:
                 return cues[inside[0]]
@@ -224,7 +242,10 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
             continue  # "15 people, including ... a pregnant woman": she is one of the 15
         # "two more bodies, including a third child, pulled out": the child is counted as the bodies are
         whole = token.head.head if token.dep_ == "pobj" and token.head.lower_ == "including" else token
-        category = category_for(token, whole, cues)
+        # "a deceased resident", "a dead soldier's wake", "an injured woman" in a caption: an adjective on
+        # one person describes; a verb ('a woman was killed', 'killed a man') counts
+        described = {c.i for c in token.children if c.dep_ in ("amod", "compound")}
+        category = category_for(token, whole, {i: c for i, c in cues.items() if i not in described})
         if category is not None:
             words = sentence.doc[token.left_edge.i : token.i + 1].text
             # "a fourth child pulled from the wreckage": the fourth child among the dead, so four
@@ -335,7 +356,9 @@ def counts_part(number: Number, noun: Token, group: str, after_other_category: b
         if any(t.lower_ in words["partial_increment_before_number"] for t in (*token.lefts, *noun.lefts)):
             return True
     verb = next((t for t in head_chain(noun) if t.pos_ in ("VERB", "AUX")), None)
-    if group != "children":
+    if group == "people" and noun.i != token.i and noun.dep_ == "pobj" and noun.head.lower_ in ("including", "among"):
+        return True  # "seven people, including four members of one family": part, and no breakdown by group
+    if group != "children" and not number.vague:  # "dozens of dead" counts the dead
         if any(  # "two of them", "two of the injured"
             child.dep_ == "prep"
             and child.lower_ == "of"

@@ -31,7 +31,7 @@ def scope_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[
     scoped = []
     for draft in drafts:
         scope, place = _scope(article, draft.number.token, other_day.get(draft.sentence.start, False))
-        earlier = any(
+        earlier = not draft.claim.update and any(  # "revised the toll to 84": 84 is the new count
             t.lower_ in superseding or t.lemma_.lower() in superseding
             for link in head_chain(draft.noun)
             for t in (link, *link.lefts)
@@ -51,12 +51,28 @@ def _scope(article: EntityArticle, number: Token, sentence_elsewhere: bool) -> t
     if is_statistic(number):
         return "statistic", None
     place = nearest_place(number, article)
+    if in_clause_of_another_day(number):
+        return "mentioned", place.name if place is not None else None
     if sentence_elsewhere:  # another day: where, unless at the main place itself
         at_main = place is None or (article.main_location is not None and same_scene(place, article.main_location))
         return "mentioned", None if at_main else place.name  # type: ignore[union-attr]
     if place is None or article.main_location is None or same_scene(place, article.main_location):
         return "main", None
     return "mentioned", place.name
+
+
+TIME_UNITS = {"day", "week", "month", "year", "hour"}
+
+
+def in_clause_of_another_day(number: Token) -> bool:
+    """'... comes a week after at least 32 civilians were killed in Omdurman': the number is inside
+    a clause that a measured 'after'/'before' puts on another day."""
+    for link in number.ancestors:
+        if link.lower_ in ("after", "before") and any(
+            c.dep_ == "npadvmod" and c.lemma_.lower() in TIME_UNITS for c in link.children
+        ):
+            return True
+    return False
 
 
 def is_statistic(number: Token) -> bool:
