@@ -54,3 +54,59 @@ def test_the_image_installs_from_the_lock_that_make_and_ci_use() -> None:
         if "==" in line and not line.startswith("#")
     }
     assert {"lxml-html-clean", "spacy", "wordfreq", "cloudevents", "faststream"} <= locked
+
+
+KUBERNETES = DEPLOY / "kubernetes"
+
+
+def kubernetes_objects() -> list[dict[str, object]]:
+    return [
+        doc
+        for path in sorted(KUBERNETES.glob("*.yaml"))
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc  # every manifest parses
+    ]
+
+
+def test_every_stage_has_a_deployment_and_a_scaled_object_on_its_own_lag() -> None:
+    from services.contracts import PIPELINE
+
+    objects = kubernetes_objects()
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}  # type: ignore[index]
+    scaled = {o["metadata"]["name"]: o for o in objects if o["kind"] == "ScaledObject"}  # type: ignore[index]
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+    worker = compose["x-worker"]
+    secrets = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}  # type: ignore[index]
+    urls = secrets["incidentfeed-redis-urls"]["stringData"]  # type: ignore[index]
+    assert len(deployments) == len(scaled) == len(PIPELINE)
+    for stage, input_stream, _ in PIPELINE:
+        name = f"incidentfeed-{stage.value}"
+        container = deployments[name]["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+        assert container["image"] == worker["image"]
+        assert container["args"] == compose["services"][stage.value]["command"]
+        env = {e["name"]: e for e in container["env"]}
+        for key, value in worker["environment"].items():
+            assert env[key]["value"] == value, (stage, key)
+        assert env["INCIDENTFEED_REDIS_URL"]["valueFrom"]["secretKeyRef"]["key"] == stage.value
+        # the same ACL user and password as compose, at the cluster's Redis service
+        compose_url = compose["services"][stage.value]["environment"]["INCIDENTFEED_REDIS_URL"]
+        assert urls[stage.value].split("@")[0] == compose_url.split("@")[0]
+        port = int(worker["environment"]["INCIDENTFEED_METRICS_PORT"])
+        assert container["ports"][0]["containerPort"] == port
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["path"] == "/healthz"
+        assert "memory" in container["resources"]["requests"]
+        trigger = scaled[name]["spec"]["triggers"][0]  # type: ignore[index]
+        assert scaled[name]["spec"]["scaleTargetRef"]["name"] == name  # type: ignore[index]
+        assert trigger["type"] == "redis-streams"
+        assert trigger["metadata"]["stream"] == input_stream.value
+        assert trigger["metadata"]["consumerGroup"] == stage.value
+        assert int(trigger["metadata"]["lagCount"]) > 0
+        assert 1 <= scaled[name]["spec"]["minReplicaCount"] <= scaled[name]["spec"]["maxReplicaCount"]  # type: ignore[index]
+
+
+def test_the_entity_stage_asks_for_the_memory_that_make_bench_measured() -> None:
+    deployments = {o["metadata"]["name"]: o for o in kubernetes_objects() if o["kind"] == "Deployment"}  # type: ignore[index]
+    container = deployments["incidentfeed-entities"]["spec"]["template"]["spec"]["containers"][0]  # type: ignore[index]
+    request = container["resources"]["requests"]["memory"]
+    assert request.endswith("Mi") and int(request[:-2]) >= 700  # peak RSS 673 MB in make bench on 2 cores
