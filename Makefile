@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/python -m services.places  # the gazetteer's compact table, built once (~/.cache/incidentfeed)
 	touch $(STAMP)
 
 run: $(STAMP) ## the main job on the bundled examples (starts a private Redis if none is set)

@@ -25,7 +25,7 @@ from services.contracts import (
     content_fingerprint,
 )
 from services.entities.salience import weighted_terms
-from services.places import gazetteer_index, place_key
+from services.places import lookup
 
 CITIES = [
     "Kharkiv", "Odesa", "Dnipro", "Zaporizhzhia", "Sumy", "Kherson", "Mykolaiv", "Chernihiv", "Poltava",
@@ -213,7 +213,7 @@ def figures_article(  # what the NLP stages hand dedup, built by hand (no spaCy)
     weapon: str = "drone",
     day: str | None = None,
 ) -> FiguresArticle:
-    entry = gazetteer_index()[place_key(city)][0]
+    entry = lookup(city)[0]
     return FiguresArticle(
         meta=ArticleMeta(
             article_id=article_id, fingerprint=content_fingerprint(text), outlet="Test Wire",

@@ -317,6 +317,9 @@ def ingest(
 @app.command()
 def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this process runs.")]) -> None:
     """Run one stage's worker until SIGTERM (compose runs one service per stage)."""
+    from services.runtime.lean import keep_worker_lean
+
+    keep_worker_lean()  # before numpy and spaCy load: one BLAS thread, no PyTorch or CuPy
     import asyncio
 
     from services.runtime.shell import build_app
@@ -378,6 +381,9 @@ def analyze(
     ] = None,
 ) -> None:
     """Run one article through every stage's function in-process and print each output."""
+    from services.runtime.lean import keep_worker_lean
+
+    keep_worker_lean()
     from datetime import timedelta
 
     from services.casualties.figures import figures_for

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from services import places
 from services.cleaner.clean import clean_article
 from services.contracts import RawArticle, utc_now
 from services.entities.extract import extract_batch
@@ -87,3 +89,37 @@ def test_places_relate_by_hierarchy_and_distance() -> None:
     assert relation(ref("Kramatorsk"), ref("Sloviansk")) == "near"  # 12 km apart
     assert relation(ref("Kramatorsk"), ref("Lviv")) == "country"
     assert relation(ref("Kharkiv"), ref("Belgorod")) == "other_country"
+
+
+def _tiny_index() -> dict[str, tuple[places.GeoEntry, ...]]:
+    kyiv = places.GeoEntry(703448, "Kyiv", "UA", "12", 50.45, 30.52, 2_952_301, "city")
+    gaza = places.GeoEntry(None, "Gaza Strip", "PS", "GZ", 31.42, 34.37, 2_100_000, "region")
+    ukraine = places.GeoEntry(690791, "Ukraine", "UA", None, None, None, 44_000_000, "country")
+    return {"kiv": (kyiv,), "kiev": (places.GeoEntry(**{**kyiv.__dict__, "alternate": True}),),
+            "gaza": (gaza, places.GeoEntry(281133, "Gaza", "PS", "GZ", 31.5, 34.47, 410_000, "city")),
+            "ukraine": (ukraine,)}  # fmt: skip
+
+
+def test_the_compact_gazetteer_gives_back_the_entries_it_was_built_from() -> None:
+    index = _tiny_index()
+    compact = places.CompactGazetteer(index)
+    assert len(compact) == len(index)
+    for key, entries in index.items():
+        assert compact.get(key) == entries
+    assert compact.get("nowhere") == ()
+    assert len(compact.names) == 4  # Kyiv once, whether found under its name or an alternate
+
+
+def test_a_torn_gazetteer_cache_is_built_again(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("INCIDENTFEED_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(places, "build_index", _tiny_index)
+    places.gazetteer_index.cache_clear()
+    try:
+        path = places.cache_file()
+        assert path.parent == tmp_path
+        path.write_bytes(b"\x80\x05torn")
+        assert places.gazetteer_index().get("gaza")[0].name == "Gaza Strip"
+        places.gazetteer_index.cache_clear()
+        assert places.gazetteer_index().get("ukraine")[0].kind == "country"  # read from the rebuilt file
+    finally:
+        places.gazetteer_index.cache_clear()
