@@ -64,6 +64,7 @@ from services.entities.extract import extract_entities, load_pipeline, parse_art
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
+from services.stages import replica_plan
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -126,21 +127,6 @@ def scale_out_counts(cpus: int) -> list[int]:
 # Per article the casualty and dedup stages each cost an eighth to a twelfth of the entity
 # stage's CPU (bench/results/): one replica of each per 4 entity replicas keeps them from capping
 # the curve, with room to spare.
-ENTITY_REPLICAS_PER_LIGHT_REPLICA = 4
-
-
-def replica_plan(entity_replicas: int) -> dict[StageName, int]:
-    """How many workers of each stage a scale-out run starts."""
-    light = -(-entity_replicas // ENTITY_REPLICAS_PER_LIGHT_REPLICA)
-    return {
-        StageName.CLEANER: 1,
-        StageName.ENTITIES: entity_replicas,
-        StageName.CASUALTIES: light,
-        StageName.DEDUP: light,
-        StageName.PUBLISHER: 1,
-    }
-
-
 def bottleneck(stages: dict[str, dict[str, Any]]) -> str:
     """The stage whose replicas were busiest (CPU seconds per replica per wall second)."""
     return max(stages, key=lambda stage: stages[stage]["busy"])

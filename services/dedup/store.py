@@ -1,6 +1,8 @@
 """Dedup's state in Redis, and the one transaction that changes it.
 
-Keys: `dedup:dated:<country>` (sorted set of the open incidents of a country whose day is known,
+Keys (all live only while their incident is open: `close_idle_incidents` removes an incident's
+keys when no report has changed it for the horizon, INCIDENTFEED_INCIDENT_HORIZON_DAYS):
+`dedup:dated:<country>` (sorted set of the open incidents of a country whose day is known,
 scored by that day), `dedup:undated:<country>` (the others, scored by their last update),
 `dedup:incident:<id>` (an IncidentRecord as JSON) and `dedup:article:<article_id>` (which
 incident took it). Candidates for an article are the incidents of its country within a few
@@ -48,6 +50,11 @@ INCIDENT_KEY = "dedup:incident:{}"
 ARTICLE_KEY = "dedup:article:{}"
 COPIES_DUE_KEY = "dedup:copies-due"
 """Sorted set: incidents holding syndicated copies the feed does not show yet, scored by when to publish."""
+TOUCHED_KEY = "dedup:touched"
+"""Sorted set: '<country>|<incident_id>' of every open incident, scored by when a report last changed it
+(wall clock); what is older than the horizon is closed (`close_idle_incidents`)."""
+WATCH_RETRIES_KEY = "dedup:stats:watch-retries"
+"""A counter: decisions taken again because another replica changed their candidates meanwhile."""
 DAY_SECONDS = 86_400
 
 
@@ -77,10 +84,14 @@ async def load_candidates(pipe: Pipeline, country: str, day: str | None) -> list
 def index(pipe: Pipeline, record: IncidentRecord) -> None:
     """File an open incident under its country, by its day where known."""
     dated, undated = DATED_KEY.format(record.country), UNDATED_KEY.format(record.country)
+    touched = f"{record.country}|{record.incident_id}"
     if record.incident.merged_into:
         pipe.zrem(dated, record.incident_id)
         pipe.zrem(undated, record.incident_id)
-    elif (day := record.when) is not None:
+        pipe.zadd(TOUCHED_KEY, {touched: time.time()})  # closed with the others, after the horizon
+        return
+    pipe.zadd(TOUCHED_KEY, {touched: time.time()})
+    if (day := record.when) is not None:
         pipe.zadd(dated, {record.incident_id: day_score(day)})
         pipe.zrem(undated, record.incident_id)
     else:
@@ -113,6 +124,13 @@ class NearDuplicateIndex:
 
     async def add(self, article_id: str, hashvalues: list[int]) -> None:
         await asyncio.to_thread(self.lsh.insert, article_id, self._minhash(hashvalues), check_duplication=False)
+
+    async def remove(self, article_id: str) -> None:
+        def remove_if_there() -> None:
+            if article_id in self.lsh:
+                self.lsh.remove(article_id)
+
+        await asyncio.to_thread(remove_if_there)
 
 
 async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
@@ -194,7 +212,45 @@ async def record_article(
                     await near_duplicates.add(article.meta.article_id, hashvalues)
                 return decision, changes
             except WatchError:
+                await redis.incr(WATCH_RETRIES_KEY)
                 continue
+
+
+async def close_idle_incidents(
+    redis: Redis, horizon_s: float, near_duplicates: NearDuplicateIndex | None = None, now: float | None = None
+) -> int:
+    """Close the incidents no report has changed for the horizon: their records, article keys,
+    index entries and near-duplicate hashes leave dedup's state, so that it stays bounded however
+    long the service runs. The feed keeps them (`feed.v1.latest`, the history); an article of a
+    closed incident arriving later starts a new one. Returns how many were closed."""
+    cutoff = (now if now is not None else time.time()) - horizon_s
+    closed = 0
+    for member in await redis.zrangebyscore(TOUCHED_KEY, "-inf", cutoff, start=0, num=500):
+        country, incident_id = member.decode().split("|", 1)
+        key = INCIDENT_KEY.format(incident_id)
+        async with redis.pipeline(transaction=True) as pipe:
+            try:
+                await pipe.watch(TOUCHED_KEY, key)
+                score = await pipe.zscore(TOUCHED_KEY, member)
+                if score is None or score > cutoff:
+                    continue  # a report changed it meanwhile
+                raw = await pipe.get(key)
+                record = IncidentRecord.model_validate_json(raw) if raw else None
+                articles = [e.article_id for e in record.evidence] if record else []
+                pipe.multi()
+                pipe.zrem(TOUCHED_KEY, member)
+                pipe.zrem(DATED_KEY.format(country), incident_id)
+                pipe.zrem(UNDATED_KEY.format(country), incident_id)
+                pipe.zrem(COPIES_DUE_KEY, incident_id)
+                pipe.delete(key, *(ARTICLE_KEY.format(a) for a in articles))
+                await pipe.execute()
+            except WatchError:
+                continue  # touched meanwhile: the next tick looks again
+        if near_duplicates is not None:
+            for article_id in articles:
+                await near_duplicates.remove(article_id)
+        closed += 1
+    return closed
 
 
 async def publish_due_copies(

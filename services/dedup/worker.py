@@ -8,7 +8,7 @@ from redis.asyncio.client import Pipeline
 
 from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
 from services.dedup.cluster import mentioned_articles
-from services.dedup.store import NearDuplicateIndex, publish_due_copies, record_article
+from services.dedup.store import NearDuplicateIndex, close_idle_incidents, publish_due_copies, record_article
 from services.runtime.shell import Delivery, StageWorker, log
 
 
@@ -23,13 +23,16 @@ class DedupWorker(StageWorker[FiguresArticle]):
         self.near_duplicates = NearDuplicateIndex(self.settings.redis_url or "")
 
     async def tick(self, redis: Redis) -> None:
-        """Syndicated copies that no revision has shown yet reach the feed after a quiet period."""
+        """Syndicated copies that no revision has shown yet reach the feed after a quiet period; incidents
+        idle past the horizon are closed."""
 
         def publish(pipe: Pipeline, changes: list[IncidentChange]) -> None:
             for change in changes:
                 self.add_output(pipe, change)
 
         await publish_due_copies(redis, publish)
+        horizon_s = self.settings.incident_horizon_days * 86_400
+        await close_idle_incidents(redis, horizon_s, self.near_duplicates)
 
     async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:
         window = timedelta(hours=self.settings.dedup_window_hours)

@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     dedup_window_hours: int = Field(
         72, ge=1, description="Articles without a known date join incidents seen this recently."
     )
+    incident_horizon_days: float = Field(
+        30.0,
+        gt=0,
+        description="An incident no report has changed for this long is closed: dedup forgets it (the feed "
+        "keeps it), so that dedup's state stays bounded.",
+    )
     copy_quiet_s: float = Field(
         10.0,
         gt=0,

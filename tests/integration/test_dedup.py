@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import redis
@@ -126,3 +126,58 @@ async def test_two_replicas_give_the_same_incidents_as_one(redis_client: redis.R
     assert together == alone
     assert alone == truth_partition(corpus)
     assert sum(len(group) for group in together) == len(corpus)  # every article once
+
+
+def test_idle_incidents_are_closed_and_dedup_state_stays_bounded(redis_url: str, redis_client: redis.Redis) -> None:
+    """After the horizon with no new report, an incident's keys, index entries and near-duplicate
+    hashes leave dedup's state; an incident a report just changed stays."""
+    import time
+
+    from redis.asyncio import Redis as AsyncRedis
+
+    from services.dedup.store import (
+        ARTICLE_KEY,
+        INCIDENT_KEY,
+        TOUCHED_KEY,
+        NearDuplicateIndex,
+        close_idle_incidents,
+        record_article,
+    )
+
+    corpus = [a for a in generate(seed=5, incidents=6, copy_rate=0.0) if a.kind == "report"][:8]
+    articles = [figures_from_truth(a) for a in corpus]
+    horizon_s = 30 * 86_400
+
+    async def scenario() -> tuple[int, int, set[str]]:
+        client = AsyncRedis.from_url(redis_url)
+        near = NearDuplicateIndex(redis_url, basename="dedup:lsh:test-close")
+        try:
+            for article in articles:
+                await record_article(client, article, timedelta(hours=72), lambda pipe, changes: None, near)
+            open_before = await client.zcard(TOUCHED_KEY)
+            # the last article's incident was changed "now"; every other one a horizon ago
+            last = (await client.get(ARTICLE_KEY.format(articles[-1].meta.article_id))).decode()
+            for member in await client.zrange(TOUCHED_KEY, 0, -1):
+                if not member.decode().endswith(last):
+                    await client.zadd(TOUCHED_KEY, {member: time.time() - horizon_s - 60})
+            closed = await close_idle_incidents(client, horizon_s, near)
+            left = {m.decode().split("|")[1] for m in await client.zrange(TOUCHED_KEY, 0, -1)}
+            return open_before, closed, left
+        finally:
+            await client.aclose()
+
+    open_before, closed, left = asyncio.run(scenario())
+    assert open_before >= 3 and closed == open_before - 1
+    (kept,) = left
+    assert redis_client.exists(INCIDENT_KEY.format(kept))
+    for article in articles:
+        owner = redis_client.get(ARTICLE_KEY.format(article.meta.article_id))
+        assert owner is None or owner.decode() == kept  # the closed incidents' articles are forgotten
+    incident_keys = {k.decode() for k in redis_client.scan_iter("dedup:incident:*")}
+    assert incident_keys == {INCIDENT_KEY.format(kept)}
+    for key in redis_client.scan_iter("dedup:dated:*"):
+        assert {m.decode() for m in redis_client.zrange(key, 0, -1)} <= {kept}
+    near = NearDuplicateIndex(redis_url, basename="dedup:lsh:test-close")
+    for article in articles:  # near-duplicate hashes stay exactly for the open incident's articles
+        still_open = redis_client.exists(ARTICLE_KEY.format(article.meta.article_id))
+        assert (article.meta.article_id in near.lsh) == bool(still_open), article.meta.article_id
