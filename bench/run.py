@@ -34,6 +34,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
+from bench.ceiling import entity_outputs, open_loop, replay_ceiling, run_ratio
 from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
@@ -318,6 +319,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "of the largest run if that is more)",
     )
     parser.add_argument("--dedup-sizes", default="10000,100000", help="dedup store sizes to compare")
+    parser.add_argument("--replay-dedup", default="1,4,8", help="dedup replicas for the replay ceiling")
+    parser.add_argument("--open-loop-articles", type=int, default=60, help="articles in the open-loop run")
+    parser.add_argument("--run-ratio-articles", type=int, default=200, help="articles for the `run` ratio")
     parser.add_argument("--out", type=Path, help="where the JSON goes (default bench/results/<date>.json)")
     args = parser.parse_args(argv)
     replica_counts = [int(r) for r in args.replicas.split(",")]
@@ -349,6 +353,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             f"busiest stage {run['bottleneck']}"
         )
 
+    parsed = entity_outputs(corpus)
+    result["replay_ceiling"] = [replay_ceiling(parsed, int(d)) for d in args.replay_dedup.split(",")]
+    for replay in result["replay_ceiling"]:
+        print(
+            f"replay ceiling, {replay['dedup_replicas']} dedup replica(s): {replay['articles_per_s']} articles/s, "
+            f"{replay['redis_commands_per_article']} commands and {replay['redis_kb_per_article']} KB per article"
+        )
+    first_run = next(iter(result["pipeline"].values()))
+    capacity = first_run["articles_per_s"]
+    result["open_loop"] = open_loop(
+        corpus[: args.open_loop_articles], capacity / 2, first_run["stages"]["entities"]["replicas"],
+        1000 / result["bare_spacy"]["articles_per_s"],
+    )  # fmt: skip
+    result["run_ratio"] = run_ratio(corpus[: args.run_ratio_articles])
+    stored_kb = max(r["redis_memory_kb_per_stored_article"] for r in result["replay_ceiling"])
+    result["state_size"] = {
+        "redis_kb_per_stored_article": stored_kb,
+        "one_million_articles_gb": round(stored_kb * 1_000_000 / 1024**2, 2),
+    }
     figures = [figures_from(a) for a in corpus[:200]]
     result["dedup_cost"] = [dedup_cost(figures, int(size)) for size in args.dedup_sizes.split(",")]
     costs = result["dedup_cost"]
@@ -400,6 +423,31 @@ def print_table(result: dict[str, Any]) -> None:
     for cost in result["dedup_cost"]:
         print(f"dedup with {cost['prefilled_articles']:>7,} articles stored: {cost['ms_per_article']} ms/article")
     print(f"dedup cost ratio (largest / smallest store): {result['dedup_cost_ratio']}")
+    print(
+        f"\n{'replay ceiling (no parse)':28} {'articles/s':>10} {'cmds/art':>9} {'KB/art':>7} {'WATCH retries/art':>18}"
+    )
+    for replay in result["replay_ceiling"]:
+        print(
+            f"{str(replay['dedup_replicas']) + ' dedup replica(s)':28} {replay['articles_per_s']:>10} "
+            f"{replay['redis_commands_per_article']:>9} {replay['redis_kb_per_article']:>7} "
+            f"{replay['watch_retries_per_article']:>18}"
+        )
+    size = result["state_size"]
+    print(f"Redis memory per stored article: {size['redis_kb_per_stored_article']} KB; "
+          f"1,000,000 articles: {size['one_million_articles_gb']} GB")  # fmt: skip
+    loop = result["open_loop"]
+    lat = loop["latency_s"]
+    print(
+        f"open loop at {loop['rate_per_s']} articles/s (half capacity): latency p50/p95/p99 {lat['p50']} / "
+        f"{lat['p95']} / {lat['p99']} s; parse {loop['parse_ms']} ms; added beyond the parse (p50) "
+        f"{loop['added_beyond_parse_p50_s']} s"
+    )
+    ratio = result["run_ratio"]
+    print(
+        f"incidentfeed run over {ratio['articles']} articles: {ratio['incidentfeed_run_s']} s against one bare "
+        f"spaCy process {ratio['bare_spacy_process_s']} s: ratio {ratio['ratio_run_to_bare']} (first feed event "
+        f"{ratio['first_feed_event_s']} s)"
+    )
 
 
 if __name__ == "__main__":

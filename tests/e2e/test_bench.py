@@ -38,11 +38,14 @@ def test_bottleneck_is_the_busiest_stage_per_replica() -> None:
 def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) -> None:
     out = tmp_path / "result.json"
     articles = 12
-    result = main(["--articles", str(articles), "--replicas", "1,2", "--dedup-sizes", "300,600", "--out", str(out)])
+    result = main([
+        "--articles", str(articles), "--replicas", "2", "--dedup-sizes", "300,600", "--out", str(out),
+        "--replay-dedup", "1,2", "--open-loop-articles", "6", "--run-ratio-articles", "6",
+    ])  # fmt: skip
 
     assert json.loads(out.read_text()) == result
     assert result["bare_spacy"]["articles"] == articles
-    assert set(result["pipeline"]) == {"1", "2"}
+    assert set(result["pipeline"]) == {"2"}
     corpus = generate(seed=2026, incidents=articles // 2, copy_rate=0.1, background=True)[:articles]
     reports = sum(1 for a in corpus if a.kind == "report")
     for replicas, run in result["pipeline"].items():
@@ -54,3 +57,15 @@ def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) ->
         assert run["articles_per_s"] > 0 and run["ratio_to_bare_spacy"] > 0
     assert [c["prefilled_articles"] for c in result["dedup_cost"]] == [300, 600]
     assert result["stage_functions"]["spacy_parse"]["times_faster_than_spacy_parse"] == 1.0
+    # everything but the parse, replayed from cached parses, with 1 and 2 dedup replicas
+    replays = result["replay_ceiling"]
+    assert [r["dedup_replicas"] for r in replays] == [1, 2]
+    for replay in replays:
+        assert replay["articles"] == 4 * articles and replay["articles_per_s"] > 0
+        assert replay["redis_commands_per_article"] > 0 and replay["watch_retries_per_article"] >= 0
+        assert replay["dedup_keys"] > 0  # the replayed articles were stored
+        assert "dedup:incident" in replay["memory_kb_per_article_by_family"]
+    assert result["state_size"]["one_million_articles_gb"] > 0
+    loop = result["open_loop"]
+    assert loop["measured_articles"] >= 1 and loop["latency_s"]["p50"] <= loop["latency_s"]["p99"]
+    assert result["run_ratio"]["ratio_run_to_bare"] > 0 and result["run_ratio"]["articles"] == 6
