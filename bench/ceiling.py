@@ -224,3 +224,70 @@ def run_ratio(corpus: list[CorpusArticle]) -> dict[str, Any]:
         "ratio_run_to_bare": round(run_s / bare_s, 2),
         "first_feed_event_s": float(first.group(1)) if first else None,
     }
+
+
+def wait_cost(entries: int = 2000, chunk: int = 16, payload_bytes: int = 3000) -> dict[str, Any]:
+    """What INCIDENTFEED_REDIS_WAIT_REPLICAS=1 costs: a primary and a replica on this machine, the
+    same chunked XADDs (a worker's batch, an ingest chunk) with and without WAIT 1 after each."""
+    from services.runtime.redis_server import find_redis_server, free_port
+
+    binary = find_redis_server()
+    primary_port, replica_port = free_port(), free_port()
+    with tempfile.TemporaryDirectory(prefix="incidentfeed-wait-") as workdir:
+        processes = [
+            subprocess.Popen(
+                [
+                    binary,
+                    "--port",
+                    str(port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--dir",
+                    workdir,
+                    "--dbfilename",
+                    f"{port}.rdb",
+                    *extra,
+                ],
+                stdout=subprocess.DEVNULL,
+            )
+            for port, extra in (
+                (primary_port, []),
+                (replica_port, ["--replicaof", "127.0.0.1", str(primary_port)]),
+            )
+        ]
+        try:
+            client = redis.Redis(port=primary_port)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if client.info("replication").get("connected_slaves") == 1:
+                        break
+                except redis.ConnectionError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the replica did not connect")
+                time.sleep(0.1)
+            payload = b"x" * payload_bytes
+            timings = {}
+            for mode, wait in (("async", False), ("wait_1", True)):
+                start = time.perf_counter()
+                for _ in range(0, entries, chunk):
+                    pipe = client.pipeline(transaction=True)
+                    for _ in range(chunk):
+                        pipe.xadd("bench:wait", {"payload": payload})
+                    pipe.execute()
+                    if wait:
+                        client.execute_command("WAIT", 1, 1000)
+                timings[mode] = (time.perf_counter() - start) / (entries / chunk) * 1000
+        finally:
+            for process in processes:
+                process.kill()
+                process.wait()
+    return {
+        "chunk": chunk,
+        "ms_per_chunk_async": round(timings["async"], 3),
+        "ms_per_chunk_wait_1": round(timings["wait_1"], 3),
+        "added_ms_per_chunk": round(timings["wait_1"] - timings["async"], 3),
+    }

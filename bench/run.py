@@ -34,7 +34,7 @@ import orjson
 import redis
 import redis.asyncio as aioredis
 
-from bench.ceiling import entity_outputs, open_loop, replay_ceiling, run_ratio
+from bench.ceiling import entity_outputs, open_loop, replay_ceiling, run_ratio, wait_cost
 from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
@@ -367,6 +367,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         1000 / result["bare_spacy"]["articles_per_s"],
     )  # fmt: skip
     result["run_ratio"] = run_ratio(corpus[: args.run_ratio_articles])
+    result["wait_for_a_replica"] = wait_cost()
     stored_kb = max(r["redis_memory_kb_per_stored_article"] for r in result["replay_ceiling"])
     result["state_size"] = {
         "redis_kb_per_stored_article": stored_kb,
@@ -441,6 +442,11 @@ def print_table(result: dict[str, Any]) -> None:
         f"open loop at {loop['rate_per_s']} articles/s (half capacity): latency p50/p95/p99 {lat['p50']} / "
         f"{lat['p95']} / {lat['p99']} s; parse {loop['parse_ms']} ms; added beyond the parse (p50) "
         f"{loop['added_beyond_parse_p50_s']} s"
+    )
+    wait = result["wait_for_a_replica"]
+    print(
+        f"WAIT 1 after each batch of {wait['chunk']} (a replica on this machine): {wait['ms_per_chunk_wait_1']} ms "
+        f"against {wait['ms_per_chunk_async']} ms, {wait['added_ms_per_chunk']} ms more per batch"
     )
     ratio = result["run_ratio"]
     print(

@@ -65,12 +65,19 @@ def _client(url: str) -> redis.Redis:
 
 
 def _pipeline_client() -> redis.Redis:
-    """The Redis a running pipeline writes to (INCIDENTFEED_REDIS_URL), answering."""
+    """The Redis a running pipeline writes to (INCIDENTFEED_REDIS_URL, or the sentinels' primary), answering."""
+    from services.runtime.sentinel import NoPrimary, redis_url
+
     settings = Settings()
-    if not settings.redis_url:
+    if not settings.redis_url and not settings.redis_sentinels:
         err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
         raise typer.Exit(2)
-    return _client(settings.redis_url)
+    try:
+        url = redis_url(settings, wait_s=10)
+    except NoPrimary as error:
+        err.print(f"[red]{error}[/red]")
+        raise typer.Exit(2) from error
+    return _client(url or "")
 
 
 def _read(paths: list[str]) -> list[ArticleInput]:
@@ -90,7 +97,12 @@ class PipelineFull(Exception):
 
 
 def _push_with_progress(
-    client: redis.Redis, articles: list[ArticleInput], max_backlog: int, wait_timeout: float | None = None
+    client: redis.Redis,
+    articles: list[ArticleInput],
+    max_backlog: int,
+    wait_timeout: float | None = None,
+    wait_replicas: int = 0,
+    wait_ms: int = 1000,
 ) -> None:
     """Push with a progress bar, waiting while articles.raw holds `max_backlog` unfinished entries."""
     with _progress() as progress:
@@ -108,7 +120,8 @@ def _push_with_progress(
                 time.sleep(0.5)
             progress.update(task, description="ingesting")
 
-        for sent in push(client, articles, chunk=min(100, max_backlog), wait_for_room=wait_for_room):
+        chunk = min(100, max_backlog)
+        for sent in push(client, articles, chunk, wait_for_room, wait_replicas, wait_ms):
             progress.update(task, completed=sent)
 
 
@@ -328,14 +341,13 @@ def ingest(
     While INCIDENTFEED_MAX_BACKLOG articles wait unprocessed, it waits for the workers.
     """
     settings = Settings()
-    if not settings.redis_url:
-        err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the workers use.[/red]")
-        raise typer.Exit(2)
     articles = _read(paths)
-    client = _client(settings.redis_url)
+    client = _pipeline_client()
     ensure_groups(client)
     try:
-        _push_with_progress(client, articles, settings.max_backlog, wait_timeout)
+        _push_with_progress(
+            client, articles, settings.max_backlog, wait_timeout, settings.redis_wait_replicas, settings.redis_wait_ms
+        )
     except PipelineFull as full:
         err.print(f"[red]{full}[/red]")
         raise typer.Exit(3) from full
@@ -350,11 +362,42 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
     keep_worker_lean()  # before numpy and spaCy load: one BLAS thread, no PyTorch or CuPy
     import asyncio
 
-    from services.runtime.shell import build_app
+    from services.runtime.sentinel import redis_url, sentinel_addresses
+    from services.runtime.shell import build_app, log
     from services.stages import worker_for
 
     settings = Settings()
-    asyncio.run(build_app(worker_for(stage, settings), settings).run())
+    while True:  # with Sentinel: again on each promoted primary, until SIGTERM
+        current = settings.model_copy(update={"redis_url": redis_url(settings)})
+        app = build_app(worker_for(stage, current), current)
+        if not sentinel_addresses(settings):
+            asyncio.run(app.run())
+            return
+        if not asyncio.run(_run_following_the_primary(app, current)):
+            return
+        log.warning("%s worker: the sentinels promoted another primary; starting again on it", stage)
+
+
+async def _run_following_the_primary(app: Any, settings: Settings) -> bool:
+    """Run the app until SIGTERM (False) or until the sentinels name another primary (True)."""
+    import asyncio
+
+    from services.runtime.sentinel import watch_primary
+
+    followed = False
+
+    async def follow() -> None:
+        nonlocal followed
+        await watch_primary(settings, settings.redis_url or "")
+        followed = True
+        app.exit()
+
+    watcher = asyncio.create_task(follow())
+    try:
+        await app.run()
+    finally:
+        watcher.cancel()
+    return followed
 
 
 @app.command()
@@ -460,10 +503,15 @@ def serve(
 
     from services.publisher.reader import create_reader
 
-    _pipeline_client()
+    client = _pipeline_client()
     settings = Settings()
-    assert settings.redis_url  # checked by _pipeline_client
-    reader = create_reader(settings.redis_url, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
+    kwargs = client.connection_pool.connection_kwargs
+    url = settings.redis_url or ""
+    if settings.redis_sentinels:  # the primary the sentinels named when the reader started
+        from services.runtime.sentinel import url_for
+
+        url = url_for(settings, (kwargs["host"], kwargs["port"]))
+    reader = create_reader(url, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
     uvicorn.run(
         reader, host=host, port=port, log_level=settings.log_level.lower(),
         h11_max_incomplete_event_size=16_384, limit_concurrency=200,

@@ -110,11 +110,14 @@ def push(
     articles: list[ArticleInput],
     chunk: int = 100,
     wait_for_room: Callable[[int], None] | None = None,
+    wait_replicas: int = 0,
+    wait_ms: int = 1000,
 ) -> Iterator[int]:
     """XADD the articles in pipelined chunks; yields how many went after each chunk.
 
     `wait_for_room(n)` is called before each chunk of n: it returns when the pipeline can take
-    them, or raises (backpressure).
+    them, or raises (backpressure). With `wait_replicas`, each chunk waits (Redis WAIT, at most
+    `wait_ms`) until that many replicas hold it.
     """
     for start in range(0, len(articles), chunk):
         if wait_for_room is not None:
@@ -123,4 +126,6 @@ def push(
         for article in articles[start : start + chunk]:
             pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
         pipe.execute()
+        if wait_replicas:  # acknowledged only once a replica has them too (a failover keeps them)
+            client.execute_command("WAIT", wait_replicas, wait_ms)
         yield min(start + chunk, len(articles))

@@ -57,19 +57,29 @@ class _QuietHandler(WSGIRequestHandler):
         return
 
 
+_SERVED: dict[int, tuple[WSGIServer, list[Health]]] = {}
+
+
 def serve_metrics(port: int, health: Health) -> WSGIServer:
-    """GET /metrics (Prometheus) and GET /healthz (200 or 503) on a background thread."""
+    """GET /metrics (Prometheus) and GET /healthz (200 or 503) on a background thread; once per
+    process and port (a worker that follows a promoted Redis starts again, with a new health)."""
+    if port in _SERVED:
+        server, current = _SERVED[port]
+        current[0] = health
+        return server
     metrics = make_wsgi_app(REGISTRY)
+    current = [health]
 
     def app(environ: dict[str, Any], start_response: Any) -> Any:
         if environ.get("PATH_INFO") == "/healthz":
-            ok = health.healthy
+            ok = current[0].healthy
             start_response("200 OK" if ok else "503 Service Unavailable", [("Content-Type", "application/json")])
             return [json.dumps({"status": "ok" if ok else "unhealthy"}).encode()]
         return metrics(environ, start_response)
 
     server = make_server("0.0.0.0", port, app, handler_class=_QuietHandler)
     threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    _SERVED[port] = (server, current)
     return server
 
 

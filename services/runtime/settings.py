@@ -17,6 +17,19 @@ class Settings(BaseSettings):
         None,
         description="Redis to use. Unset: `incidentfeed run` starts a private redis-server.",
     )
+    redis_sentinels: str | None = Field(
+        None,
+        description="host:port,... of Redis Sentinels: the primary of `redis_service` is asked of them (the URL "
+        "still gives scheme, user, password and database), and workers follow a promoted replica.",
+    )
+    redis_service: str = Field("mymaster", description="The Sentinel service name of the primary.")
+    redis_wait_replicas: int = Field(
+        0,
+        ge=0,
+        description="Wait until this many replicas have each batch's writes (Redis WAIT) before a worker reads "
+        "on, and `ingest` after each chunk: fewer writes lost in a failover, at a cost (README, Guarantees).",
+    )
+    redis_wait_ms: int = Field(1000, ge=0, description="How long that wait may take, in milliseconds.")
     batch_size: int = Field(16, ge=1, description="Entries a worker reads at once.")
     poll_ms: int = Field(100, ge=1, description="How long a read blocks waiting for entries.")
     max_deliveries: int = Field(3, ge=1, description="Failed deliveries before an entry goes to `deadletter`.")

@@ -367,6 +367,8 @@ async def handle_measured(worker: StageWorker[Any], redis: Redis, deliveries: li
         await wait_for_room(worker, redis)
         failures_before, started = worker.failures, time.perf_counter()
         await worker.handle(redis, deliveries)
+        if worker.settings.redis_wait_replicas:  # the batch's writes on a replica before reading on
+            await redis.execute_command("WAIT", worker.settings.redis_wait_replicas, worker.settings.redis_wait_ms)
     finally:
         lease.cancel()
         worker.in_hand -= entry_ids

@@ -67,9 +67,11 @@ def stage_progress(client: redis.Redis) -> list[StageProgress]:
             progress.append(StageProgress(stage, stream, int(info["length"]), 0))
             continue
         lag = group.get("lag")
-        if lag is None:  # Redis cannot tell after trimming: compare ids instead
-            last = as_text(info.get("last-generated-id") or "0-0")
-            lag = 0 if as_text(group["last-delivered-id"]) == last else 1
+        last = as_text(info.get("last-generated-id") or "0-0")
+        if as_text(group["last-delivered-id"]) == last:
+            lag = 0  # read to the end, whatever the counter says (a promoted replica's can be stale)
+        elif lag is None:  # Redis cannot tell after trimming: compare ids instead
+            lag = 1
         progress.append(StageProgress(stage, stream, int(lag), int(group["pending"])))
     return progress
 

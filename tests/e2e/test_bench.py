@@ -69,3 +69,4 @@ def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) ->
     loop = result["open_loop"]
     assert loop["measured_articles"] >= 1 and loop["latency_s"]["p50"] <= loop["latency_s"]["p99"]
     assert result["run_ratio"]["ratio_run_to_bare"] > 0 and result["run_ratio"]["articles"] == 6
+    assert result["wait_for_a_replica"]["ms_per_chunk_wait_1"] > 0

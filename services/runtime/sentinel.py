@@ -1,0 +1,99 @@
+"""Redis Sentinel: which Redis is the primary now, and noticing when a replica is promoted.
+
+With INCIDENTFEED_REDIS_SENTINELS set (host:port,...), every process asks the sentinels for the
+primary of INCIDENTFEED_REDIS_SERVICE instead of using INCIDENTFEED_REDIS_URL's host; the URL
+still gives the scheme, the user and password, and the database. A worker watches the
+sentinels while it runs and, when they promote a replica, finishes with the old primary and
+starts again on the new one (`incidentfeed worker`); entries it had in hand are reclaimed, as
+after a crash. Replication is asynchronous: see the README's Guarantees for what a failover
+can lose, and INCIDENTFEED_REDIS_WAIT_REPLICAS for the mode that waits for a replica.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+import redis.asyncio as aioredis
+
+from services.runtime.settings import Settings
+
+Address = tuple[str, int]
+
+
+class NoPrimary(RuntimeError):
+    pass
+
+
+def sentinel_addresses(settings: Settings) -> list[Address]:
+    found = []
+    for item in (settings.redis_sentinels or "").split(","):
+        if item.strip():
+            host, _, port = item.strip().rpartition(":")
+            found.append((host or "127.0.0.1", int(port)))
+    return found
+
+
+def ask_sentinels(sentinels: list[Address], service: str) -> Address | None:
+    """The primary the sentinels name (the first that answers), or None."""
+    for host, port in sentinels:
+        try:
+            with redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1) as sentinel:
+                answer = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service)
+        except redis.RedisError:
+            continue
+        if answer:
+            return str(answer[0].decode() if isinstance(answer[0], bytes) else answer[0]), int(answer[1])
+    return None
+
+
+def url_for(settings: Settings, address: Address) -> str:
+    """INCIDENTFEED_REDIS_URL with its host and port replaced by the primary's."""
+    parts = urlsplit(settings.redis_url or "redis://localhost:6379/0")
+    credentials = parts.netloc.rpartition("@")[0]
+    netloc = f"{credentials}@{address[0]}:{address[1]}" if credentials else f"{address[0]}:{address[1]}"
+    return urlunsplit((parts.scheme, netloc, parts.path or "/0", parts.query, parts.fragment))
+
+
+def redis_url(settings: Settings, wait_s: float = 60.0) -> str | None:
+    """The URL to use now: INCIDENTFEED_REDIS_URL, or with sentinels, the current primary's
+    (waiting up to `wait_s` while they elect one that answers as a primary)."""
+    sentinels = sentinel_addresses(settings)
+    if not sentinels:
+        return settings.redis_url
+    deadline = time.monotonic() + wait_s
+    while True:
+        address = ask_sentinels(sentinels, settings.redis_service)
+        if address is not None:
+            url = url_for(settings, address)
+            try:
+                with redis.Redis.from_url(url, socket_timeout=2) as client:
+                    if client.execute_command("ROLE")[0] in (b"master", "master"):
+                        return url
+            except redis.RedisError:
+                pass
+        if time.monotonic() > deadline:
+            raise NoPrimary(f"no primary for {settings.redis_service!r} from the sentinels {sentinels}")
+        time.sleep(0.5)
+
+
+async def watch_primary(settings: Settings, current: str, every_s: float = 0.5) -> None:
+    """Returns when the sentinels name another primary than `current` (or it stops being one)."""
+    sentinels = sentinel_addresses(settings)
+    while True:
+        await asyncio.sleep(every_s)
+        address = await asyncio.to_thread(ask_sentinels, sentinels, settings.redis_service)
+        if address is not None and url_for(settings, address) != current:
+            return
+        try:
+            client = aioredis.Redis.from_url(current, socket_timeout=1, socket_connect_timeout=1)
+            try:
+                role = await client.execute_command("ROLE")
+            finally:
+                await client.aclose()
+            if role[0] not in (b"master", "master"):
+                return  # demoted: an old primary that came back as a replica
+        except redis.RedisError:
+            continue  # down: the sentinels will say who is next
