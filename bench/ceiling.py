@@ -74,6 +74,7 @@ def _info_totals(client: redis.Redis) -> dict[str, float]:
         "commands": sum(float(v["calls"]) for v in commands.values()),  # type: ignore[index]
         "bytes": float(stats["total_net_input_bytes"]) + float(stats["total_net_output_bytes"]),
         "memory": float(client.info("memory")["used_memory"]),
+        "cpu_s": float(client.info("cpu")["used_cpu_sys"]) + float(client.info("cpu")["used_cpu_user"]),
     }
 
 
@@ -114,6 +115,7 @@ def replay_ceiling(parsed: list[EntityArticle], dedup_replicas: int, casualty_re
         "articles_per_s": round(n / seconds, 1),
         "redis_commands_per_article": round((after["commands"] - before["commands"]) / n, 1),
         "redis_kb_per_article": round((after["bytes"] - before["bytes"]) / n / 1024, 1),
+        "redis_cpu_ms_per_article": round((after["cpu_s"] - before["cpu_s"]) / n * 1000, 3),
         "watch_retries_per_article": round(retries / n, 3),
         "redis_memory_kb_per_stored_article": round((after["memory"] - before["memory"]) / n / 1024, 2),
         "dedup_keys": dedup_keys,

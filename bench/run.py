@@ -358,7 +358,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for replay in result["replay_ceiling"]:
         print(
             f"replay ceiling, {replay['dedup_replicas']} dedup replica(s): {replay['articles_per_s']} articles/s, "
-            f"{replay['redis_commands_per_article']} commands and {replay['redis_kb_per_article']} KB per article"
+            f"{replay['redis_commands_per_article']} commands, {replay['redis_kb_per_article']} KB and "
+            f"{replay['redis_cpu_ms_per_article']} ms of Redis CPU per article"
         )
     first_run = next(iter(result["pipeline"].values()))
     capacity = first_run["articles_per_s"]
