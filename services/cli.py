@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, StageName, Stream
-from services.ingest import ArticleInput, InputError, push, read_inputs
+from services.ingest import ArticleInput, InputError, NotOnAReplica, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings
 from services.runtime.streams import (
@@ -351,6 +351,9 @@ def ingest(
     except PipelineFull as full:
         err.print(f"[red]{full}[/red]")
         raise typer.Exit(3) from full
+    except NotOnAReplica as unconfirmed:
+        err.print(f"[red]{unconfirmed}[/red]")
+        raise typer.Exit(4) from unconfirmed
     err.print(f"{len(articles)} articles sent to {Stream.RAW}")
 
 

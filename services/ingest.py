@@ -19,6 +19,11 @@ class InputError(ValueError):
     pass
 
 
+class NotOnAReplica(redis.RedisError):
+    """A chunk that no replica confirmed within the wait (INCIDENTFEED_REDIS_WAIT_REPLICAS): it is
+    on the primary, and may or may not survive a failover. Sending it again is safe."""
+
+
 @dataclass(frozen=True)
 class ArticleInput:
     source: str
@@ -127,5 +132,10 @@ def push(
             pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
         pipe.execute()
         if wait_replicas:  # acknowledged only once a replica has them too (a failover keeps them)
-            client.execute_command("WAIT", wait_replicas, wait_ms)
+            confirmed = int(client.execute_command("WAIT", wait_replicas, wait_ms))
+            if confirmed < wait_replicas:
+                raise NotOnAReplica(
+                    f"{confirmed} of {wait_replicas} replicas confirmed articles {start + 1}-"
+                    f"{min(start + chunk, len(articles))} within {wait_ms} ms; send them again"
+                )
         yield min(start + chunk, len(articles))

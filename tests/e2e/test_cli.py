@@ -15,9 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def incidentfeed(
-    *args: str, redis_url: str | None = None, stdin: str | None = None
+    *args: str, redis_url: str | None = None, stdin: str | None = None, env_extra: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "INCIDENTFEED_REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k != "INCIDENTFEED_REDIS_URL"} | (env_extra or {})
     if redis_url:
         env["INCIDENTFEED_REDIS_URL"] = redis_url
     return subprocess.run(
@@ -82,6 +82,16 @@ def test_ingest_from_stdin_then_tail_reads_the_feed(redis_url: str, redis_client
     assert [json.loads(line)["id"] for line in history.stdout.splitlines()] == ["inc_x/1"]
     readable = incidentfeed("tail", "--snapshot", redis_url=redis_url)
     assert "Drone attack on Sumy" in readable.stdout and "killed 3 (2-3)" in readable.stdout
+
+
+def test_ingest_that_no_replica_confirms_says_so_and_exits_4(redis_url: str) -> None:
+    """With INCIDENTFEED_REDIS_WAIT_REPLICAS and no replica to confirm, ingest does not claim success."""
+    result = incidentfeed(
+        "ingest", str(REPO / "examples"), redis_url=redis_url,
+        env_extra={"INCIDENTFEED_REDIS_WAIT_REPLICAS": "1", "INCIDENTFEED_REDIS_WAIT_MS": "50"},
+    )  # fmt: skip
+    assert result.returncode == 4, result.stderr
+    assert "0 of 1 replicas confirmed" in " ".join(result.stderr.split())
 
 
 def test_deadletter_list_replay_and_drop(redis_url: str, redis_client: redis.Redis) -> None:
