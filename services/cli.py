@@ -65,19 +65,23 @@ def _client(url: str) -> redis.Redis:
 
 
 def _pipeline_client() -> redis.Redis:
-    """The Redis a running pipeline writes to (INCIDENTFEED_REDIS_URL, or the sentinels' primary), answering."""
-    from services.runtime.sentinel import NoPrimary, redis_url
+    """The Redis a running pipeline writes to (INCIDENTFEED_REDIS_URL, or with sentinels the primary,
+    followed through a failover), answering."""
+    from services.runtime.sentinel import sync_client
 
     settings = Settings()
     if not settings.redis_url and not settings.redis_sentinels:
         err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
         raise typer.Exit(2)
+    if not settings.redis_sentinels:
+        return _client(settings.redis_url or "")
+    client = sync_client(settings)
     try:
-        url = redis_url(settings, wait_s=10)
-    except NoPrimary as error:
-        err.print(f"[red]{error}[/red]")
+        client.ping()
+    except redis.RedisError as error:
+        err.print(f"[red]No primary for {settings.redis_service!r} from the sentinels: {error}[/red]")
         raise typer.Exit(2) from error
-    return _client(url or "")
+    return client
 
 
 def _read(paths: list[str]) -> list[ArticleInput]:
@@ -437,7 +441,12 @@ def tail(
         cursor = entry_id
         show(event)
     while follow:
-        for entry_id, fields in (client.xread({Stream.FEED: cursor}, block=5000) or [(None, [])])[0][1]:
+        try:
+            read = client.xread({Stream.FEED: cursor}, block=5000)
+        except redis.ConnectionError:  # Redis away, or a failover under way: ask again
+            time.sleep(1)
+            continue
+        for entry_id, fields in (read or [(None, [])])[0][1]:
             cursor = entry_id.decode()
             show(orjson.loads(fields[b"event"]))
 
@@ -505,16 +514,13 @@ def serve(
     import uvicorn
 
     from services.publisher.reader import create_reader
+    from services.runtime.sentinel import async_client
 
-    client = _pipeline_client()
+    _pipeline_client()
     settings = Settings()
-    kwargs = client.connection_pool.connection_kwargs
-    url = settings.redis_url or ""
-    if settings.redis_sentinels:  # the primary the sentinels named when the reader started
-        from services.runtime.sentinel import url_for
-
-        url = url_for(settings, (kwargs["host"], kwargs["port"]))
-    reader = create_reader(url, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
+    reader = create_reader(
+        lambda: async_client(settings), rate=settings.reader_rate, burst=int(2 * settings.reader_rate)
+    )
     uvicorn.run(
         reader, host=host, port=port, log_level=settings.log_level.lower(),
         h11_max_incomplete_event_size=16_384, limit_concurrency=200,

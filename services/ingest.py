@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,11 @@ import redis
 from services.contracts import PAYLOAD_FIELD, Stream
 
 SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
+
+
+RETRIES_ON_A_LOST_CONNECTION = 30
+"""A chunk whose connection broke is sent again, once a second, this many times (a Sentinel
+failover takes a few seconds); an article sent twice is recognised downstream and published once."""
 
 
 class InputError(ValueError):
@@ -127,10 +133,17 @@ def push(
     for start in range(0, len(articles), chunk):
         if wait_for_room is not None:
             wait_for_room(len(articles[start : start + chunk]))
-        pipe = client.pipeline(transaction=False)
-        for article in articles[start : start + chunk]:
-            pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
-        pipe.execute()
+        for attempt in range(RETRIES_ON_A_LOST_CONNECTION + 1):
+            pipe = client.pipeline(transaction=False)
+            for article in articles[start : start + chunk]:
+                pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
+            try:
+                pipe.execute()
+                break
+            except redis.ConnectionError:  # Redis restarting, or a failover: the chunk again (dedup knows repeats)
+                if attempt == RETRIES_ON_A_LOST_CONNECTION:
+                    raise
+                time.sleep(1)
         if wait_replicas:  # acknowledged only once a replica has them too (a failover keeps them)
             confirmed = int(client.execute_command("WAIT", wait_replicas, wait_ms))
             if confirmed < wait_replicas:

@@ -8,7 +8,7 @@ It only ever reads: the compacted view, the revision history and the feed stream
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -57,13 +57,15 @@ class RateLimit:
         return True
 
 
-def create_reader(redis_url: str, rate: float = 20.0, burst: int = 40) -> FastAPI:
+def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: int = 40) -> FastAPI:
+    """The read-only HTTP reader over a Redis URL, or a function that makes its client (one that
+    follows a Sentinel failover: services/runtime/sentinel.py)."""
     state: dict[str, Redis] = {}
     limit = RateLimit(rate, burst)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state["redis"] = Redis.from_url(redis_url)
+        state["redis"] = Redis.from_url(redis) if isinstance(redis, str) else redis()
         yield
         await state["redis"].aclose()
 

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
+import redis.asyncio.sentinel as aiosentinel
+import redis.sentinel
 
 from services.runtime.settings import Settings
 
@@ -97,3 +99,33 @@ async def watch_primary(settings: Settings, current: str, every_s: float = 0.5) 
                 return  # demoted: an old primary that came back as a replica
         except redis.RedisError:
             continue  # down: the sentinels will say who is next
+
+
+def _connection_options(settings: Settings) -> dict[str, object]:
+    """User, password, database and TLS from INCIDENTFEED_REDIS_URL, for a client the sentinels place."""
+    options = dict(redis.connection.parse_url(settings.redis_url or "redis://localhost:6379/0"))
+    for key in ("host", "port", "path"):
+        options.pop(key, None)
+    if options.pop("connection_class", None) is redis.connection.SSLConnection:
+        options["ssl"] = True
+    return options
+
+
+def sync_client(settings: Settings) -> redis.Redis:
+    """A client of the primary that follows a promotion: with sentinels, each new connection asks
+    them where the primary is (a command that meets the old one fails once; the next one goes to
+    the new)."""
+    sentinels = sentinel_addresses(settings)
+    if not sentinels:
+        return redis.Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+    sentinel = redis.sentinel.Sentinel(sentinels, socket_timeout=2)
+    return sentinel.master_for(settings.redis_service, socket_timeout=10, **_connection_options(settings))  # type: ignore[arg-type]
+
+
+def async_client(settings: Settings) -> aioredis.Redis:
+    """The asyncio form of `sync_client` (the HTTP reader's)."""
+    sentinels = sentinel_addresses(settings)
+    if not sentinels:
+        return aioredis.Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
+    sentinel = aiosentinel.Sentinel(sentinels, socket_timeout=2)
+    return sentinel.master_for(settings.redis_service, **_connection_options(settings))  # type: ignore[arg-type]

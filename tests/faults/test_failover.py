@@ -1,4 +1,4 @@
-"""A Redis failover mid-run: a real primary, a replica and three sentinels (the redis-server
+"""A Redis failover mid-run: a real primary, two replicas and three sentinels (the redis-server
 binary, on free ports), the pipeline's workers following the sentinels, the primary SIGKILLed
 with articles in flight. Counted: articles in the feed or in `deadletter`, lost, doubled; then
 what was lost is ingested again, which must be safe (nothing published twice)."""
@@ -20,7 +20,7 @@ from bench.corpus import generate
 from services.cli import start_workers, stop_workers
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import find_redis_server, free_port
-from services.runtime.sentinel import redis_url
+from services.runtime.sentinel import ask_sentinels, redis_url, sentinel_addresses, sync_client
 from services.runtime.settings import Settings
 from services.runtime.streams import ensure_groups
 from tests.faults.conftest import conservation, revisions_are_contiguous, wait_drained
@@ -38,9 +38,10 @@ def wait_for(what: str, check: object, timeout_s: float = 30) -> None:
 
 @contextlib.contextmanager
 def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """A primary, one replica and three sentinels; yields the primary's process and the sentinels."""
+    """A primary, two replicas (one is left to confirm writes after the other is promoted) and three
+    sentinels; yields the primary's process and the sentinels' addresses."""
     binary = find_redis_server()
-    primary_port, replica_port = free_port(), free_port()
+    primary_port = free_port()
     processes = []
 
     def start(*args: str) -> subprocess.Popen[bytes]:
@@ -49,14 +50,13 @@ def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
         return process
 
     try:
-        for name, port in (("primary", primary_port), ("replica", replica_port)):
+        servers = {}
+        for name in ("primary", "replica-1", "replica-2"):
             (workdir / name).mkdir()
-            extra = ["--replicaof", "127.0.0.1", str(primary_port)] if name == "replica" else []
-            process = start(
-                "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir / name), *extra
-            )
-            if name == "primary":
-                primary_process = process
+            port = primary_port if name == "primary" else free_port()
+            extra = [] if name == "primary" else ["--replicaof", "127.0.0.1", str(primary_port)]
+            where = ("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(workdir / name))
+            servers[name] = start(*where, *extra)
         sentinels = []
         for n in range(3):
             port = free_port()
@@ -71,11 +71,18 @@ def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
             start(str(conf), "--sentinel")
             sentinels.append(f"127.0.0.1:{port}")
         first = redis.Redis(port=int(sentinels[0].split(":")[1]))
-        wait_for("the sentinels to know the replica and each other", lambda: (
-            len(first.execute_command("SENTINEL", "REPLICAS", SERVICE)) == 1
+        wait_for("the sentinels to know both replicas and each other", lambda: (
+            len(first.execute_command("SENTINEL", "REPLICAS", SERVICE)) == 2
             and len(first.execute_command("SENTINEL", "SENTINELS", SERVICE)) == 2
         ))  # fmt: skip
-        yield primary_process, ",".join(sentinels)
+        primary = redis.Redis(port=primary_port)
+
+        def in_sync() -> bool:  # both replicas past their first full copy, streaming (the steady state)
+            info = primary.info("replication")
+            return sum(1 for n in range(2) if info.get(f"slave{n}", {}).get("state") == "online") == 2
+
+        wait_for("both replicas to finish their first full copy", in_sync)
+        yield servers["primary"], ",".join(sentinels)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -83,6 +90,7 @@ def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
             process.wait()
 
 
+@pytest.mark.timeout(420)
 @pytest.mark.parametrize("wait_replicas", [0, 1], ids=["async-replication", "wait-for-a-replica"])
 def test_a_failover_mid_run_loses_only_what_it_says(wait_replicas: int, tmp_path: Path) -> None:
     corpus = generate(seed=33, incidents=24, copy_rate=0.1)[:60]
@@ -99,22 +107,28 @@ def test_a_failover_mid_run_loses_only_what_it_says(wait_replicas: int, tmp_path
         }
         settings = Settings(redis_sentinels=sentinels, redis_service=SERVICE, redis_url=env["INCIDENTFEED_REDIS_URL"])
         first_url = redis_url(settings)
+        old_primary = ask_sentinels(sentinel_addresses(settings), SERVICE)
         ensure_groups(redis.Redis.from_url(first_url))
         log = tmp_path / "workers.log"
         workers = start_workers(first_url, log, env)
+        reader = sync_client(settings)  # as `tail` and `serve` hold theirs: made before the failover
         acknowledged: list[str] = []
+        problems: list[BaseException] = []
 
-        def produce() -> None:  # a producer that re-asks the sentinels when its Redis goes away
-            client = redis.Redis.from_url(redis_url(settings))
+        def produce() -> None:  # as `ingest` does: through the sentinels, a chunk again on a lost connection
+            client = sync_client(settings)
+            deadline = time.monotonic() + 240
             for start in range(0, len(inputs), 4):
                 chunk = inputs[start : start + 4]
                 while True:
                     try:
                         list(push(client, chunk, wait_replicas=wait_replicas, wait_ms=2000))
                         break
-                    except redis.RedisError:
+                    except Exception as error:  # no replica confirmed yet, or no primary yet: again
+                        if time.monotonic() > deadline:
+                            problems.append(error)
+                            return
                         time.sleep(0.5)
-                        client = redis.Redis.from_url(redis_url(settings))
                 acknowledged.extend(str(a.article_id) for a in chunk)
                 time.sleep(0.15)
 
@@ -124,11 +138,15 @@ def test_a_failover_mid_run_loses_only_what_it_says(wait_replicas: int, tmp_path
             wait_for("a third of the articles in", lambda: len(acknowledged) >= len(inputs) // 3, 60)
             primary.send_signal(signal.SIGKILL)  # the primary's machine dies
             primary.wait()
-            producer.join(timeout=120)
+            promoted = lambda: ask_sentinels(sentinel_addresses(settings), SERVICE) not in (None, old_primary)  # noqa: E731
+            wait_for("the sentinels to promote a replica", promoted, 120)
+            producer.join(timeout=240)
+            assert not producer.is_alive() and not problems, problems
             new_url = redis_url(settings)
             assert new_url != first_url  # a replica was promoted
             client = redis.Redis.from_url(new_url)
             wait_drained(client, log=log)
+            assert reader.xlen("feed.v1") == client.xlen("feed.v1")  # a client made before follows too
             sent = set(acknowledged)
             before = conservation_counts(client, sent)
             print(f"\nfailover ({'WAIT 1' if wait_replicas else 'async'}): {before}")
