@@ -54,14 +54,19 @@ PathsArg = Annotated[
 ]
 
 
-def _client(url: str) -> redis.Redis:
-    client = redis.Redis.from_url(url)
+def _answering(client: redis.Redis, trouble: str, advice: str = "") -> redis.Redis:
+    """The client, once it answers; else 'trouble: the error. advice', and exit code 2."""
     try:
         client.ping()
-    except redis.ConnectionError as error:
-        err.print(f"[red]Cannot reach Redis at {url}: {error}. Is it running? Check INCIDENTFEED_REDIS_URL.[/red]")
+    except redis.RedisError as error:
+        err.print(f"[red]{trouble}: {error}. {advice}[/red]")
         raise typer.Exit(2) from error
     return client
+
+
+def _client(url: str) -> redis.Redis:
+    advice = "Is it running? Check INCIDENTFEED_REDIS_URL."
+    return _answering(redis.Redis.from_url(url), f"Cannot reach Redis at {url}", advice)
 
 
 def _pipeline_client() -> redis.Redis:
@@ -75,13 +80,7 @@ def _pipeline_client() -> redis.Redis:
         raise typer.Exit(2)
     if not settings.redis_sentinels:
         return _client(settings.redis_url or "")
-    client = sync_client(settings)
-    try:
-        client.ping()
-    except redis.RedisError as error:
-        err.print(f"[red]No primary for {settings.redis_service!r} from the sentinels: {error}[/red]")
-        raise typer.Exit(2) from error
-    return client
+    return _answering(sync_client(settings), f"No primary for {settings.redis_service!r} from the sentinels")
 
 
 def _read(paths: list[str]) -> list[ArticleInput]:
