@@ -28,6 +28,7 @@ import orjson
 import redis
 
 from bench.corpus import CorpusArticle
+from bench.workers import wait_for_consumers
 from services.cleaner.clean import clean_article
 from services.cli import start_workers, stop_workers
 from services.contracts import PAYLOAD_FIELD, EntityArticle, RawArticle, StageName, Stream, utc_now
@@ -89,8 +90,6 @@ def replay_ceiling(parsed: list[EntityArticle], dedup_replicas: int, casualty_re
         stages = tuple(replicas)
         workers = start_workers(url, log, stages=stages, replicas=replicas)
         try:
-            from bench.run import wait_for_consumers
-
             wait_for_consumers(client, replicas)
             before = _info_totals(client)
             start = time.perf_counter()
@@ -149,8 +148,6 @@ def open_loop(corpus: list[CorpusArticle], rate: float, entity_replicas: int, pa
         log = Path(workdir) / "workers.log"
         workers = start_workers(url, log, replicas=replicas)
         try:
-            from bench.run import wait_for_consumers
-
             wait_for_consumers(client, replicas)
             sent_at: dict[str, float] = {}
             seen_at: dict[str, float] = {}

@@ -34,9 +34,12 @@ def attribute_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> l
     party = party_words(article)
     superseding = word_sets()["superseding"]
     dispute = word_sets()["dispute"]
+    reporting: dict[int, set[Token]] = {}
     attributed = []
     for draft in drafts:
-        said = attribute(draft.number.token, draft.sentence, speakers)
+        if draft.sentence.start not in reporting:
+            reporting[draft.sentence.start] = set(_reporting_verbs(draft.sentence))
+        said = attribute(draft.number.token, draft.sentence, speakers, reporting[draft.sentence.start])
         speaker = said.speaker or ""
         disputed_words = bool({t.lower_ for t in draft.sentence} & dispute)
         by_party = any(word in speaker.lower() for word in party) if speaker else False
@@ -112,10 +115,10 @@ def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
     return result
 
 
-def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution]) -> Attribution:
+def attribute(number: Token, sentence: Span, speakers: dict[int, Attribution], reporting: set[Token]) -> Attribution:
     """The nearest reporting verb above the number ('Initial reports said three ..., but the latest
-    updates confirmed one': the one is the updates'), else the sentence's speaker."""
-    reporting = set(_reporting_verbs(sentence))
+    updates confirmed one': the one is the updates'), else the sentence's speaker. `reporting`:
+    the sentence's reporting verbs."""
     for verb in number.ancestors:  # nearest first
         if verb in reporting:
             speaker = _subject_text(verb) or ""

@@ -100,8 +100,10 @@ def _cosine(left: dict[str, float], right: dict[str, float]) -> float:
 
 
 def signals(a: MatchEvidence, b: MatchEvidence) -> Signals:
-    place = relation(a.place.ref(), b.place.ref()) if a.place and b.place else "unknown"
-    km = distance_between(a.place.ref(), b.place.ref()) if a.place and b.place else None
+    place, km = "unknown", None
+    if a.place and b.place:
+        ref_a, ref_b = a.place.ref(), b.place.ref()
+        place, km = relation(ref_a, ref_b), distance_between(ref_a, ref_b)
     killed = (a.figures.get("killed"), b.figures.get("killed"))
     figures = None
     if killed[0] and killed[1] and max(killed[0].value, killed[1].value) > 0:

@@ -84,14 +84,12 @@ async def load_candidates(pipe: Pipeline, country: str, day: str | None) -> list
 def index(pipe: Pipeline, record: IncidentRecord) -> None:
     """File an open incident under its country, by its day where known."""
     dated, undated = DATED_KEY.format(record.country), UNDATED_KEY.format(record.country)
-    touched = f"{record.country}|{record.incident_id}"
+    # A merged incident leaves the indexes but stays touched: it is closed with the others, after the horizon.
+    pipe.zadd(TOUCHED_KEY, {f"{record.country}|{record.incident_id}": time.time()})
     if record.incident.merged_into:
         pipe.zrem(dated, record.incident_id)
         pipe.zrem(undated, record.incident_id)
-        pipe.zadd(TOUCHED_KEY, {touched: time.time()})  # closed with the others, after the horizon
-        return
-    pipe.zadd(TOUCHED_KEY, {touched: time.time()})
-    if (day := record.when) is not None:
+    elif (day := record.when) is not None:
         pipe.zadd(dated, {record.incident_id: day_score(day)})
         pipe.zrem(undated, record.incident_id)
     else:

@@ -8,7 +8,13 @@ from redis.asyncio.client import Pipeline
 
 from services.contracts import FiguresArticle, IncidentChange, Rejected, StageName, Stream
 from services.dedup.cluster import mentioned_articles
-from services.dedup.store import NearDuplicateIndex, close_idle_incidents, publish_due_copies, record_article
+from services.dedup.store import (
+    DAY_SECONDS,
+    NearDuplicateIndex,
+    close_idle_incidents,
+    publish_due_copies,
+    record_article,
+)
 from services.runtime.shell import Delivery, StageWorker, log
 
 
@@ -31,7 +37,7 @@ class DedupWorker(StageWorker[FiguresArticle]):
                 self.add_output(pipe, change)
 
         await publish_due_copies(redis, publish)
-        horizon_s = self.settings.incident_horizon_days * 86_400
+        horizon_s = self.settings.incident_horizon_days * DAY_SECONDS
         await close_idle_incidents(redis, horizon_s, self.near_duplicates)
 
     async def handle(self, redis: Redis, deliveries: Sequence[Delivery]) -> None:

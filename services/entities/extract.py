@@ -28,7 +28,7 @@ from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
 from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Weapon
 from services.entities.gazetteer import sure_entry
-from services.entities.locations import ATTACK_HEADS
+from services.entities.locations import ATTACK_HEADS, YEAR
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
@@ -279,7 +279,6 @@ FIRST_OF_RANGE = re.compile(r"(\d{1,2})\s*[–—-]\s*\d{1,2}")
 """'the night of April 23–24' is April 23."""
 BYLINE_CHARS = 400
 """A full date near the top ('By Isaac M October 7, 2023', '09 June 2024') is the article's own."""
-YEAR = re.compile(r"\b(19|20)\d{2}\b")
 
 
 def is_byline_date(ent: Span) -> bool:

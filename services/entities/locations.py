@@ -49,7 +49,8 @@ CREDIT = re.compile(
     r"(/\s*(reuters|ap|afp|getty|epa|anadolu)|\b(reuters|afp|ap|getty images|epa)\b.{0,40}$|photo:)", re.IGNORECASE
 )
 """A paragraph that ends in a photo credit is a caption: it may show another story."""
-YEAR = re.compile(r"(19|20)\d{2}")
+YEAR = re.compile(r"\b(19|20)\d{2}\b")
+"""A year: 'a 2020 US strike' is another year's; '09 June 2024' by the byline is the article's date."""
 NOT_A_PLACE_LABELS = {"NORP", "DATE", "TIME", "MONEY", "PERCENT", "CARDINAL", "ORDINAL"}
 """What the NER is sure is no place. It often calls an unknown village a PERSON or an ORG, so
 those labels give way where a place noun says otherwise ('Tudun Biri, a community')."""
@@ -247,24 +248,26 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
 def _country_named_with(span: Span) -> str | None:
     """'Yemen's Ras Isa oil port', 'Hroza, Ukraine': the country the text puts a village in."""
     doc = span.doc
-    before = doc[max(0, span.start - 3) : span.start]
-    if len(before) >= 2 and before[-1].text in ("'s", "’s"):
-        countries = [e for e in lookup(before[-2].text) if e.kind == "country"]
-        if countries:
-            return countries[0].country_code
+    before = doc[max(0, span.start - 2) : span.start]
     after = doc[span.end : span.end + 2]
-    if len(after) == 2 and after[0].text == ",":
-        countries = [e for e in lookup(after[1].text) if e.kind == "country"]
+    named = [
+        words[index].text
+        for words, mark, index in ((before, ("'s", "’s"), 0), (after, (",",), 1))
+        if len(words) == 2 and words[1 - index].text in mark
+    ]
+    for name in named:
+        countries = [e for e in lookup(name) if e.kind == "country"]
         if countries:
             return countries[0].country_code
     return None
 
 
-def _country_of_the_story(mentions: list[Mention], context: Counter[str], attack: set[int]) -> str | None:
+def _country_of_the_story(
+    mentions: list[Mention], entries: list[GeoEntry | None], context: Counter[str], attack: set[int]
+) -> str | None:
     """Where a village the gazetteer lacks lies: the country of the first known town or region
     named in an attack sentence, else the country the article names most."""
-    for mention in mentions:
-        entry = choose_entry(mention, context)
+    for mention, entry in zip(mentions, entries, strict=True):
         if entry is not None and entry.kind != "country" and mention.span.sent.start in attack:
             return entry.country_code
     return context.most_common(1)[0][0] if context else None
@@ -334,11 +337,11 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
     sentences = list(doc.sents)
     lead = {s.start for s in sentences[:2]}
     attack = {s.start for s in sentences if _about_an_attack_now(s)}
-    top_country = _country_of_the_story(mentions, context, attack)
+    entries = [choose_entry(mention, context) for mention in mentions]
+    top_country = _country_of_the_story(mentions, entries, context, attack)
     candidates: dict[tuple[str, str], Candidate] = {}
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-    for mention in mentions:
-        entry = choose_entry(mention, context)
+    for mention, entry in zip(mentions, entries, strict=True):
         if entry is None and (mention.entries or not (mention.noun or _object_of_attack(mention.span))):
             continue  # a gazetteer name of another country, or a name nothing calls a place
         kind = _kind(mention, entry)
@@ -350,6 +353,7 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
             name = entry.name if entry is not None else mention.name
         key = (place_key(name), kind)
         weight, in_attack = _weight(mention.span, lead, attack)
+        named_country = _country_named_with(mention.span) if entry is None else None  # "Hroza, Ukraine"
         found = candidates.get(key)
         if found is None:
             found = candidates[key] = Candidate(
@@ -357,7 +361,7 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
                     name=name, mention=mention.span.text,
                     geonames_id=entry.geonames_id if entry is not None and kind in ("village", "city", "country")
                     else None,
-                    country_code=entry.country_code if entry else (_country_named_with(mention.span) or top_country),
+                    country_code=entry.country_code if entry else (named_country or top_country),
                     admin1_code=entry.admin1 if entry else None,
                     lat=entry.lat if entry else None, lon=entry.lon if entry else None,
                     kind=kind, mentions=0,  # type: ignore[arg-type]
@@ -365,8 +369,8 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
                 entry.admin1 if entry else None, 0.0, 0.0,
             )  # fmt: skip
         found.place = found.place.model_copy(update={"mentions": found.place.mentions + 1})
-        if entry is None and (country := _country_named_with(mention.span)):
-            found.place = found.place.model_copy(update={"country_code": country})  # the text says where it is
+        if named_country:  # the text says where it is, at this mention if not at the first
+            found.place = found.place.model_copy(update={"country_code": named_country})
         found.score += weight
         found.attack_score += weight if in_attack else 0
         found.settlement |= mention.noun == "settlement" and kind == "village"

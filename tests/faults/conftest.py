@@ -24,19 +24,27 @@ def wait_drained(client: redis.Redis, timeout_s: float = 240, log: Path | None =
         time.sleep(0.2)
 
 
-def conservation(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
-    """Where every article went: feed reports, syndicated copies noted by dedup, dead letters."""
+def whereabouts(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
+    """Where every article went: feed reports, syndicated copies noted by dedup, dead letters; and
+    what is missing, and what is a report of two incidents (doubled)."""
     latest: dict[str, dict] = {}
     for _, event in read_feed(client):
         latest[event["subject"]] = event["data"]
     current = [i for i in latest.values() if not i.get("merged_into") and i["basis"] == "reported"]
     reports = [r["article_id"] for i in current for r in i["reports"] if "#" not in r["article_id"]]
-    assert len(reports) == len(set(reports)), "an article is a report of two incidents"
+    doubled = {a for a in reports if reports.count(a) > 1}
     dead = {d.article_id or d.entry_id for d in read_dead_letters(client)}
     noted = {a for a in sent if client.exists(f"dedup:article:{a}")}
     missing = sent - set(reports) - dead - noted
-    assert not missing, f"articles lost: {sorted(missing)[:10]}"
-    return {"reports": set(reports), "dead": dead, "noted": noted}
+    return {"reports": set(reports), "dead": dead, "noted": noted, "missing": missing, "doubled": doubled}
+
+
+def conservation(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
+    """Every article is a report, a noted copy or a dead letter, and none is a report twice."""
+    went = whereabouts(client, sent)
+    assert not went["doubled"], f"a report of two incidents: {sorted(went['doubled'])[:10]}"
+    assert not went["missing"], f"articles lost: {sorted(went['missing'])[:10]}"
+    return went
 
 
 def revisions_are_contiguous(client: redis.Redis) -> None:
