@@ -28,7 +28,7 @@ import orjson
 import redis
 
 from bench.corpus import CorpusArticle
-from bench.workers import wait_for_consumers
+from bench.workers import proc_stats, wait_for_consumers
 from services.cleaner.clean import clean_article
 from services.cli import start_workers, stop_workers
 from services.contracts import PAYLOAD_FIELD, EntityArticle, RawArticle, StageName, Stream, utc_now
@@ -91,6 +91,7 @@ def replay_ceiling(parsed: list[EntityArticle], dedup_replicas: int, casualty_re
         workers = start_workers(url, log, stages=stages, replicas=replicas)
         try:
             wait_for_consumers(client, replicas)
+            cpu_before = [proc_stats(w.pid)["cpu_s"] for w in workers]
             before = _info_totals(client)
             start = time.perf_counter()
             pipe = client.pipeline(transaction=False)
@@ -101,12 +102,18 @@ def replay_ceiling(parsed: list[EntityArticle], dedup_replicas: int, casualty_re
                 time.sleep(0.02)
             seconds = time.perf_counter() - start
             after = _info_totals(client)
+            cpu_after = [proc_stats(w.pid)["cpu_s"] for w in workers]
             retries = int(client.get(WATCH_RETRIES_KEY) or 0)
             dedup_keys = sum(1 for _ in client.scan_iter("dedup:*", count=1000))
             by_family = memory_by_family(client)
         finally:
             stop_workers(workers)
     n = len(articles)
+    cpu_by_stage = dict.fromkeys(stages, 0.0)
+    for stage, before_s, after_s in zip(
+        (s for s in stages for _ in range(replicas[s])), cpu_before, cpu_after, strict=True
+    ):
+        cpu_by_stage[stage] += after_s - before_s
     return {
         "articles": n,
         "dedup_replicas": dedup_replicas,
@@ -115,6 +122,7 @@ def replay_ceiling(parsed: list[EntityArticle], dedup_replicas: int, casualty_re
         "redis_commands_per_article": round((after["commands"] - before["commands"]) / n, 1),
         "redis_kb_per_article": round((after["bytes"] - before["bytes"]) / n / 1024, 1),
         "redis_cpu_ms_per_article": round((after["cpu_s"] - before["cpu_s"]) / n * 1000, 3),
+        "worker_cpu_ms_per_article": {str(s): round(1000 * cpu / n, 2) for s, cpu in cpu_by_stage.items()},
         "watch_retries_per_article": round(retries / n, 3),
         "redis_memory_kb_per_stored_article": round((after["memory"] - before["memory"]) / n / 1024, 2),
         "dedup_keys": dedup_keys,

@@ -181,35 +181,34 @@ def filler_incident() -> Incident:
 def prefill_dedup_store(client: redis.Redis, url: str, articles: int, rng: np.random.Generator) -> None:
     """`articles` articles' worth of dedup state: incidents of 3 reports over 300 places, a month old."""
     filler, month_ago = filler_incident(), utc_now() - timedelta(days=30)
-    index = NearDuplicateIndex(url)
+    index = NearDuplicateIndex()
     pipe = client.pipeline(transaction=False)
-    with index.lsh.insertion_session(buffer_size=5000) as session:
-        for n in range(articles // 3):
-            country, incident_id = f"Q{n % 30}", f"inc_fill{n:07d}"
-            day = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}"
-            evidence = []
-            for k in range(3):
-                article_id = f"fill-{n}-{k}"
-                hashvalues = rng.integers(0, 2**32 - 1, MINHASH_PERMUTATIONS, dtype=np.uint64).tolist()
-                evidence.append(
-                    ReportEvidence(
-                        article_id=article_id,
-                        fingerprint=article_id,
-                        ingested_at=month_ago,
-                        date=day,
-                        attack_types=["missile"],
-                        figures={},
-                        minhash=hashvalues,
-                    )
+    for n in range(articles // 3):
+        country, incident_id = f"Q{n % 30}", f"inc_fill{n:07d}"
+        day = f"2025-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        evidence = []
+        for k in range(3):
+            article_id = f"fill-{n}-{k}"
+            hashvalues = rng.integers(0, 2**32 - 1, MINHASH_PERMUTATIONS, dtype=np.uint64).tolist()
+            evidence.append(
+                ReportEvidence(
+                    article_id=article_id,
+                    fingerprint=article_id,
+                    ingested_at=month_ago,
+                    date=day,
+                    attack_types=["missile"],
+                    figures={},
+                    minhash=hashvalues,
                 )
-                session.insert(article_id, NearDuplicateIndex._minhash(hashvalues))
-                pipe.set(ARTICLE_KEY.format(article_id), incident_id)
-            incident = filler.model_copy(update={"incident_id": incident_id})
-            record = IncidentRecord(incident=incident, country=country, evidence=evidence)
-            pipe.set(INCIDENT_KEY.format(incident_id), record.model_dump_json())
-            pipe.zadd(DATED_KEY.format(country), {incident_id: day_score(day)})
-            if n % 1000 == 999:
-                pipe.execute()
+            )
+            index.add(pipe, article_id, hashvalues)
+            pipe.set(ARTICLE_KEY.format(article_id), incident_id)
+        incident = filler.model_copy(update={"incident_id": incident_id})
+        record = IncidentRecord(incident=incident, country=country, evidence=evidence)
+        pipe.set(INCIDENT_KEY.format(incident_id), record.model_dump_json())
+        pipe.zadd(DATED_KEY.format(country), {incident_id: day_score(day)})
+        if n % 1000 == 999:
+            pipe.execute()
     pipe.execute()
 
 
@@ -218,7 +217,7 @@ def dedup_cost(figures: list[FiguresArticle], prefilled: int) -> dict[str, float
     with private_redis() as url:
         client = redis.Redis.from_url(url)
         prefill_dedup_store(client, url, prefilled, np.random.default_rng(1))
-        index = NearDuplicateIndex(url)
+        index = NearDuplicateIndex()
 
         async def run() -> float:
             aclient = aioredis.Redis.from_url(url)

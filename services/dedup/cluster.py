@@ -12,6 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from datasketch import MinHash
 from pydantic import BaseModel, ConfigDict, Field
@@ -95,10 +97,16 @@ def country_of(article: FiguresArticle) -> str:
     return place.country_code if place is not None and place.country_code else "unknown"
 
 
+@cache
+def _permutations() -> Any:
+    """The MinHash permutations for seed 7, made once per process (not once per article)."""
+    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, scheme=MINHASH_SCHEME).permutations
+
+
 def signature(text: str) -> list[int]:
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
-    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, scheme=MINHASH_SCHEME)
+    minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, scheme=MINHASH_SCHEME, permutations=_permutations())
     minhash.update_batch([s.encode() for s in shingles])
     return [int(v) for v in minhash.hashvalues]
 

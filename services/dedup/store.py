@@ -15,21 +15,22 @@ another replica touched them meanwhile, it decides again.
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from datasketch import MinHash, MinHashLSH
+import numpy as np
+from datasketch import MinHashLSH
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
-from redis.connection import SSLConnection, parse_url
+from redis.client import Pipeline as SyncPipeline
 from redis.exceptions import WatchError
 
 from services.contracts import FiguresArticle, IncidentChange
 from services.dedup.cluster import (
     MINHASH_PERMUTATIONS,
-    MINHASH_SCHEME,
     NEAR_DUPLICATE_SIMILARITY,
     Decision,
     IncidentRecord,
@@ -58,14 +59,52 @@ WATCH_RETRIES_KEY = "dedup:stats:watch-retries"
 DAY_SECONDS = 86_400
 
 
+class DecodedRecords:
+    """Incident records by the JSON stored for them: decoded once, however often they are read.
+
+    An open incident is read back for every article of its country and days, and decoding its
+    growing JSON was dedup's largest cost once the near-duplicate index stopped being one. A record
+    is frozen and every change makes a new one, so the record decoded from some bytes (or written
+    as them) serves every later read of the same bytes; other bytes are simply decoded.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._by_json: OrderedDict[bytes, IncidentRecord] = OrderedDict()
+
+    def decode(self, raw: bytes) -> IncidentRecord:
+        record = self._by_json.get(raw)
+        if record is None:
+            record = IncidentRecord.model_validate_json(raw)
+            self._remember(raw, record)
+        else:
+            self._by_json.move_to_end(raw)
+        return record
+
+    def encode(self, record: IncidentRecord) -> bytes:
+        raw = record.model_dump_json().encode()
+        self._remember(raw, record)
+        return raw
+
+    def _remember(self, raw: bytes, record: IncidentRecord) -> None:
+        self._by_json[raw] = record
+        if len(self._by_json) > self.size:
+            self._by_json.popitem(last=False)
+
+
+RECORDS = DecodedRecords()
+
+
 def day_score(day: str) -> float:
     return datetime.fromisoformat(day).replace(tzinfo=UTC).timestamp()
 
 
-async def load_candidates(pipe: Pipeline, country: str, day: str | None) -> list[IncidentRecord]:
+async def load_candidates(
+    pipe: Pipeline, country: str, day: str | None, also_watch: tuple[str, ...] = ()
+) -> list[IncidentRecord]:
     """The open incidents of the country near the article's day, and the most recent undated ones."""
     dated, undated = DATED_KEY.format(country), UNDATED_KEY.format(country)
-    await pipe.watch(dated, undated)
+    await pipe.watch(*also_watch, dated, undated)
     if day is not None:
         middle = day_score(day)
         span = CANDIDATE_DAYS * DAY_SECONDS
@@ -78,7 +117,7 @@ async def load_candidates(pipe: Pipeline, country: str, day: str | None) -> list
     keys = list(dict.fromkeys(INCIDENT_KEY.format(i.decode()) for i in ids))
     await pipe.watch(*keys)
     raw = await pipe.mget(keys)
-    return [IncidentRecord.model_validate_json(r) for r in raw if r]
+    return [RECORDS.decode(r) for r in raw if r]
 
 
 def index(pipe: Pipeline, record: IncidentRecord) -> None:
@@ -97,38 +136,40 @@ def index(pipe: Pipeline, record: IncidentRecord) -> None:
 
 
 class NearDuplicateIndex:
-    """MinHash LSH over article texts, kept in Redis by datasketch so that replicas share it.
+    """MinHash LSH over article texts, kept in Redis so that replicas share it.
 
     It finds the incident of a syndicated copy even where the copy's place came out differently.
+    datasketch chooses the bands (`b` bands of `r` hash values, for the similarity threshold);
+    each band of an article's MinHash names a bucket, a Redis set of article ids
+    (`dedup:lsh:<band>:<digest of the band's values>`). A query is one SUNION of the article's
+    buckets; an insert or a removal is one SADD or SREM per bucket, queued in the decision's (or
+    the closing's) own MULTI/EXEC: no round trip of its own, and atomic with the record.
     """
 
-    def __init__(self, redis_url: str, basename: str = "dedup:lsh") -> None:
-        # The same connection options as every other client, TLS (rediss://) and credentials included.
-        params = dict(parse_url(redis_url))
-        if params.pop("connection_class", None) is SSLConnection:
-            params["ssl"] = True
-        self.lsh = MinHashLSH(
-            threshold=NEAR_DUPLICATE_SIMILARITY,
-            num_perm=MINHASH_PERMUTATIONS,
-            storage_config={"type": "redis", "basename": basename.encode(), "redis": params},
-        )
+    def __init__(self, basename: str = "dedup:lsh") -> None:
+        bands = MinHashLSH(threshold=NEAR_DUPLICATE_SIMILARITY, num_perm=MINHASH_PERMUTATIONS)  # its parameters only
+        self.basename = basename
+        self.hashranges: list[tuple[int, int]] = list(bands.hashranges)
 
-    @staticmethod
-    def _minhash(hashvalues: list[int]) -> MinHash:
-        return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, hashvalues=hashvalues, scheme=MINHASH_SCHEME)
+    def buckets(self, hashvalues: list[int]) -> list[str]:
+        if len(hashvalues) != MINHASH_PERMUTATIONS:
+            return []  # evidence without a text signature: nothing to be similar to
+        values = np.asarray(hashvalues, dtype=np.uint64)
+        return [
+            f"{self.basename}:{band}:{hashlib.blake2b(values[start:end].tobytes(), digest_size=8).hexdigest()}"
+            for band, (start, end) in enumerate(self.hashranges)
+        ]
 
-    async def similar_articles(self, hashvalues: list[int]) -> list[str]:
-        return [str(key) for key in await asyncio.to_thread(self.lsh.query, self._minhash(hashvalues))]
+    async def similar_articles(self, redis: Redis, hashvalues: list[int]) -> list[str]:
+        return sorted(member.decode() for member in await redis.sunion(self.buckets(hashvalues)))
 
-    async def add(self, article_id: str, hashvalues: list[int]) -> None:
-        await asyncio.to_thread(self.lsh.insert, article_id, self._minhash(hashvalues), check_duplication=False)
+    def add(self, pipe: Pipeline | SyncPipeline, article_id: str, hashvalues: list[int]) -> None:
+        for bucket in self.buckets(hashvalues):
+            pipe.sadd(bucket, article_id)
 
-    async def remove(self, article_id: str) -> None:
-        def remove_if_there() -> None:
-            if article_id in self.lsh:
-                self.lsh.remove(article_id)
-
-        await asyncio.to_thread(remove_if_there)
+    def remove(self, pipe: Pipeline | SyncPipeline, article_id: str, hashvalues: list[int]) -> None:
+        for bucket in self.buckets(hashvalues):
+            pipe.srem(bucket, article_id)
 
 
 async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
@@ -177,23 +218,24 @@ async def record_article(
     country = country_of(article)
     evidence = evidence_of(article)
     hashvalues = evidence.minhash
-    similar = await near_duplicates.similar_articles(hashvalues) if near_duplicates else []
+    similar = await near_duplicates.similar_articles(redis, hashvalues) if near_duplicates else []
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                await pipe.watch(ARTICLE_KEY.format(article.meta.article_id))
-                candidates = await load_candidates(pipe, country, evidence.date or evidence.reported)
+                candidates = await load_candidates(
+                    pipe, country, evidence.date or evidence.reported, (ARTICLE_KEY.format(article.meta.article_id),)
+                )
                 known = {c.incident_id for c in candidates}
                 extra = [i for i in await incidents_of(pipe, similar) if i not in known]
                 if extra:
                     keys = [INCIDENT_KEY.format(i) for i in extra]
                     await pipe.watch(*keys)
-                    candidates += [IncidentRecord.model_validate_json(r) for r in await pipe.mget(keys) if r]
+                    candidates += [RECORDS.decode(r) for r in await pipe.mget(keys) if r]
                 decision = decide(article, candidates, window, evidence)
                 changes, records = outcome(article, decision, candidates)
                 pipe.multi()
                 for record in records:
-                    pipe.set(INCIDENT_KEY.format(record.incident_id), record.model_dump_json())
+                    pipe.set(INCIDENT_KEY.format(record.incident_id), RECORDS.encode(record))
                     index(pipe, record)
                     if changes:  # a revision shows every copy noted so far
                         pipe.zrem(COPIES_DUE_KEY, record.incident_id)
@@ -204,10 +246,10 @@ async def record_article(
                             pipe.set(ARTICLE_KEY.format(absorbed.article_id), record.incident.merged_into)
                     else:
                         pipe.set(ARTICLE_KEY.format(article.meta.article_id), record.incident_id)
+                if near_duplicates is not None and records:
+                    near_duplicates.add(pipe, article.meta.article_id, hashvalues)
                 publish(pipe, changes)
                 await pipe.execute()
-                if near_duplicates is not None and records:
-                    await near_duplicates.add(article.meta.article_id, hashvalues)
                 return decision, changes
             except WatchError:
                 await redis.incr(WATCH_RETRIES_KEY)
@@ -233,20 +275,19 @@ async def close_idle_incidents(
                 if score is None or score > cutoff:
                     continue  # a report changed it meanwhile
                 raw = await pipe.get(key)
-                record = IncidentRecord.model_validate_json(raw) if raw else None
-                articles = [e.article_id for e in record.evidence] if record else []
+                evidence = RECORDS.decode(raw).evidence if raw else []
                 pipe.multi()
                 pipe.zrem(TOUCHED_KEY, member)
                 pipe.zrem(DATED_KEY.format(country), incident_id)
                 pipe.zrem(UNDATED_KEY.format(country), incident_id)
                 pipe.zrem(COPIES_DUE_KEY, incident_id)
-                pipe.delete(key, *(ARTICLE_KEY.format(a) for a in articles))
+                pipe.delete(key, *(ARTICLE_KEY.format(e.article_id) for e in evidence))
+                if near_duplicates is not None:
+                    for report in evidence:
+                        near_duplicates.remove(pipe, report.article_id, report.minhash)
                 await pipe.execute()
             except WatchError:
                 continue  # touched meanwhile: the next tick looks again
-        if near_duplicates is not None:
-            for article_id in articles:
-                await near_duplicates.remove(article_id)
         closed += 1
     return closed
 
@@ -269,10 +310,10 @@ async def publish_due_copies(
                 pipe.multi()
                 pipe.zrem(COPIES_DUE_KEY, incident_id)
                 if raw:
-                    record = IncidentRecord.model_validate_json(raw)
+                    record = RECORDS.decode(raw)
                     if not record.incident.merged_into:
                         revised = revise_for_copies(record)
-                        pipe.set(INCIDENT_KEY.format(incident_id), revised.model_dump_json())
+                        pipe.set(INCIDENT_KEY.format(incident_id), RECORDS.encode(revised))
                         last_copy = revised.evidence[-1].article_id
                         publish(
                             pipe, [IncidentChange(change="updated", incident=revised.incident, article_id=last_copy)]

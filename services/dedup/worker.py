@@ -26,7 +26,7 @@ class DedupWorker(StageWorker[FiguresArticle]):
     tick_s = 0.25  # cheap (two sorted-set reads); a syndicated copy or a closing is never more than this late
 
     async def setup(self, redis: Redis) -> None:
-        self.near_duplicates = NearDuplicateIndex(self.settings.redis_url or "")
+        self.near_duplicates = NearDuplicateIndex()
 
     async def tick(self, redis: Redis) -> None:
         """Syndicated copies that no revision has shown yet reach the feed after a quiet period; incidents

@@ -14,7 +14,7 @@ from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
-from services.dedup.cluster import IncidentRecord
+from services.dedup.cluster import IncidentRecord, evidence_of
 from services.dedup.worker import DedupWorker
 from services.entities.extract import extract_batch
 from services.runtime.settings import Settings
@@ -150,7 +150,7 @@ def test_idle_incidents_are_closed_and_dedup_state_stays_bounded(redis_url: str,
 
     async def scenario() -> tuple[int, int, set[str]]:
         client = AsyncRedis.from_url(redis_url)
-        near = NearDuplicateIndex(redis_url, basename="dedup:lsh:test-close")
+        near = NearDuplicateIndex(basename="dedup:lsh:test-close")
         try:
             for article in articles:
                 await record_article(client, article, timedelta(hours=72), lambda pipe, changes: None, near)
@@ -177,7 +177,14 @@ def test_idle_incidents_are_closed_and_dedup_state_stays_bounded(redis_url: str,
     assert incident_keys == {INCIDENT_KEY.format(kept)}
     for key in redis_client.scan_iter("dedup:dated:*"):
         assert {m.decode() for m in redis_client.zrange(key, 0, -1)} <= {kept}
-    near = NearDuplicateIndex(redis_url, basename="dedup:lsh:test-close")
+    near = NearDuplicateIndex(basename="dedup:lsh:test-close")
     for article in articles:  # near-duplicate hashes stay exactly for the open incident's articles
-        still_open = redis_client.exists(ARTICLE_KEY.format(article.meta.article_id))
-        assert (article.meta.article_id in near.lsh) == bool(still_open), article.meta.article_id
+        still_open = bool(redis_client.exists(ARTICLE_KEY.format(article.meta.article_id)))
+        buckets = near.buckets(evidence_of(article).minhash)
+        assert len(buckets) == len(near.hashranges)
+        in_buckets = [bool(redis_client.sismember(b, article.meta.article_id)) for b in buckets]
+        assert in_buckets == [still_open] * len(buckets), article.meta.article_id
+    lsh_members = [m for k in redis_client.scan_iter("dedup:lsh:test-close:*") for m in redis_client.smembers(k)]
+    assert {m.decode() for m in lsh_members} == {
+        a.meta.article_id for a in articles if redis_client.exists(ARTICLE_KEY.format(a.meta.article_id))
+    }
