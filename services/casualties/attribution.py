@@ -15,7 +15,7 @@ from functools import cache
 from spacy.tokens import Doc, Span, Token
 
 from services.actors import actor_knowledge
-from services.casualties.lexicon import lexicon, word_sets
+from services.casualties.lexicon import lexicon, positions, text_of, word_sets
 from services.casualties.reading import Draft
 from services.contracts import EntityArticle
 
@@ -33,7 +33,7 @@ def attribute_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> l
     speakers = sentence_speakers(doc)
     party = party_words(article)
     superseding = word_sets()["superseding"]
-    dispute = word_sets()["dispute"]
+    where = positions(doc)
     reporting: dict[int, set[Token]] = {}
     attributed = []
     for draft in drafts:
@@ -41,7 +41,7 @@ def attribute_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> l
             reporting[draft.sentence.start] = set(_reporting_verbs(draft.sentence))
         said = attribute(draft.number.token, draft.sentence, speakers, reporting[draft.sentence.start])
         speaker = said.speaker or ""
-        disputed_words = bool({t.lower_ for t in draft.sentence} & dispute)
+        disputed_words = where.any_in(where.dispute, draft.sentence)
         by_party = any(word in speaker.lower() for word in party) if speaker else False
         # "Initial reports said three ...": the speaker itself is an earlier count
         earlier_count = any(word.lower() in superseding for word in speaker.split())
@@ -67,7 +67,8 @@ def _subject_text(verb: Token) -> str | None:
 
 
 def _according_to(sentence: Span) -> str | None:
-    for token in sentence:
+    where = positions(sentence.doc)
+    for token in where.tokens(where.according, sentence):
         if token.lower_ == "according" and token.i + 2 < sentence.end and token.nbor().lower_ == "to":
             obj = token.nbor(2)
             for candidate in token.nbor().children:
@@ -79,8 +80,9 @@ def _according_to(sentence: Span) -> str | None:
 
 def _reporting_verbs(sentence: Span) -> list[Token]:
     reporting = word_sets()["reporting"]
+    where = positions(sentence.doc)
     return [
-        t for t in sentence
+        t for t in where.tokens(where.reporting, sentence)
         if t.pos_ == "VERB" and t.lemma_.lower() in reporting and _subject_text(t) and not _claims_no_figure(t)
     ]  # fmt: skip
 
@@ -105,7 +107,7 @@ def sentence_speakers(doc: Doc) -> dict[int, Attribution]:
                 speaker, claimed = last.speaker or speaker, claimed or last.claimed
             last = Attribution(speaker, claimed)
             result[sentence.start] = last
-        elif sentence.text.lstrip()[:1] in QUOTE_CHARS:
+        elif text_of(sentence).lstrip()[:1] in QUOTE_CHARS:
             result[sentence.start] = last  # a quote that goes on from an earlier sentence
         else:
             according = _according_to(sentence)

@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 import spacy
-from spacy.attrs import LEMMA, LOWER
+from spacy.attrs import LEMMA, LIKE_NUM, LOWER
 from spacy.matcher import Matcher
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span, Token
 from wordfreq import zipf_frequency
 
 
@@ -118,3 +118,82 @@ def word_sets() -> dict[str, frozenset[str]]:
             if name != "about"
         },
     }
+
+
+@dataclass(frozen=True)
+class WordPositions:
+    """Where in a Doc the passes have anything to look at, found once per Doc with vectorised
+    look-ups over its arrays: the token indices of numbers (and vague amounts: 'dozens'), of
+    person nouns, of reporting verbs, of dispute words and of 'according'. A pass walks these instead of every
+    token of every sentence, and still applies its whole test to each."""
+
+    numbers: np.ndarray
+    persons: np.ndarray
+    reporting: np.ndarray
+    dispute: np.ndarray
+    according: np.ndarray
+
+    def tokens(self, positions: np.ndarray, span: Span) -> list[Token]:
+        """The tokens at `positions` inside `span`, in order."""
+        start, end = np.searchsorted(positions, [span.start, span.end]).tolist()
+        doc = span.doc
+        return [doc[i] for i in positions[start:end].tolist()]
+
+    def any_in(self, positions: np.ndarray, span: Span) -> bool:
+        start, end = np.searchsorted(positions, [span.start, span.end]).tolist()
+        return bool(end > start)
+
+
+def positions(doc: Doc) -> WordPositions:
+    """The Doc's WordPositions, found on first use and kept with the Doc."""
+    found = doc.user_data.get("incidentfeed.positions")
+    if found is None:
+        found = _find_positions(doc)
+        doc.user_data["incidentfeed.positions"] = found
+    return found  # type: ignore[no-any-return]
+
+
+@cache
+def _position_words() -> dict[str, np.ndarray]:
+    """Hashes of the words each kind of position looks for: lower-case forms (vague amounts,
+    dispute words, 'according'); lemmas in the casings a lemma can take (person nouns, reporting
+    verbs, tested lower-cased by the passes)."""
+    words = word_sets()
+    strings = vocab().strings
+
+    def hashes(forms: set[str]) -> np.ndarray:
+        return np.array(sorted(strings.add(w) for w in forms), dtype=np.uint64)
+
+    def casings(lemmas: frozenset[str]) -> set[str]:
+        return {form for w in lemmas for form in (w, w.capitalize(), w.title(), w.upper())}
+
+    return {
+        "vague": hashes(set(lexicon()["vague_amounts"])),
+        "person": hashes(casings(words["person"])),
+        "reporting": hashes(casings(words["reporting"])),
+        "dispute": hashes(set(words["dispute"])),
+        "according": hashes({"according"}),
+    }
+
+
+def _find_positions(doc: Doc) -> WordPositions:
+    if not len(doc):
+        empty = np.zeros(0, dtype=np.int64)
+        return WordPositions(empty, empty, empty, empty, empty)
+    lower, lemma, like_num = doc.to_array([LOWER, LEMMA, LIKE_NUM]).T
+    hashes = _position_words()
+    return WordPositions(
+        numbers=np.flatnonzero(like_num.astype(bool) | np.isin(lower, hashes["vague"])),
+        persons=np.flatnonzero(np.isin(lemma, hashes["person"])),
+        reporting=np.flatnonzero(np.isin(lemma, hashes["reporting"])),
+        dispute=np.flatnonzero(np.isin(lower, hashes["dispute"])),
+        according=np.flatnonzero(np.isin(lower, hashes["according"])),
+    )
+
+
+def text_of(span: Span) -> str:
+    """`span.text`, cut from the Doc's text joined once (a Span joins its tokens on every call)."""
+    whole = span.doc.user_data.get("incidentfeed.text")
+    if whole is None:
+        whole = span.doc.user_data["incidentfeed.text"] = span.doc.text
+    return str(whole[span.start_char : span.end_char])

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc, Span, Token
 from text_to_num import text2num
 
-from services.casualties.lexicon import lexicon, word_sets
+from services.casualties.lexicon import lexicon, positions, word_sets
 
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
 NAME_ENTITIES = {"ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
@@ -99,7 +99,8 @@ def find_numbers(sentence: Span, qualifier_spans: list[tuple[str, int, int]]) ->
     doc = sentence.doc
     after_hyphen = word_sets()["after_hyphen"]
     consumed: set[int] = set()
-    for token in sentence:
+    where = positions(doc)
+    for token in where.tokens(where.numbers, sentence):
         read = read_number(token)
         if read is None or token.i in consumed:
             continue

@@ -14,7 +14,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
-from services.casualties.lexicon import lexicon, matchers, word_sets
+from services.casualties.lexicon import lexicon, matchers, positions, text_of, word_sets
 from services.casualties.numbers import ORDINALS, Number, find_numbers, read_number
 from services.contracts import CasualtyClaim, EntityArticle
 from services.offsets import clean_to_raw_offset
@@ -92,7 +92,7 @@ def _read(
     group = group_of(noun) if noun.i != number.token.i or not number.token.like_num else "people"
     if group == "people" and (named := named_as(number.token)) is not None:
         group = group_of(named)  # "Sixty-four of the dead were children"
-    quote = sentence.text.strip()
+    quote = text_of(sentence).strip()
     start = clean_to_raw_offset(article.offsets, sentence.start_char)
     claim = CasualtyClaim(
         category=category,  # type: ignore[arg-type]
@@ -228,7 +228,8 @@ def single_persons(sentence: Span, counted: set[int], cues: dict[int, str]) -> l
     """'a woman lost her life', 'killed a 47-year-old woman', 'A three-month-old baby was ...'."""
     person_nouns = word_sets()["person"]
     found = []
-    for token in sentence:
+    where = positions(sentence.doc)
+    for token in where.tokens(where.persons, sentence):
         if token.tag_ != "NN" or token.lemma_.lower() not in person_nouns or token.lower_ == "other":
             continue
         if any(c.i in counted or _is_number(c) for c in token.children):
@@ -296,7 +297,7 @@ def sums_of_parts(
     """
     parts: set[Number] = set()
     totals = []
-    for category in {c for _, _, c in found}:
+    for category in dict.fromkeys(c for _, _, c in found):  # in the text's order, whatever the hash seed
         same = sorted(
             [(n, noun) for n, noun, c in found if c == category and n.low is None and not n.vague],
             key=lambda pair: pair[0].token.i,

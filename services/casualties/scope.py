@@ -18,7 +18,7 @@ from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
-from services.casualties.lexicon import lexicon, word_sets
+from services.casualties.lexicon import lexicon, text_of, word_sets
 from services.casualties.reading import Draft, head_chain
 from services.contracts import EntityArticle, Place
 from services.places import place_key, place_knowledge, place_ref
@@ -82,7 +82,7 @@ def is_statistic(number: Token) -> bool:
     sentence = number.sent
     verb = _clause_verb(number)
     above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
-    for match in _statistic_pattern().finditer(sentence.text):
+    for match in _statistic_pattern().finditer(text_of(sentence)):
         marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
         if marker is None:
             continue
@@ -108,8 +108,9 @@ def other_day_sentences(doc: Doc) -> dict[int, bool]:
     result: dict[int, bool] = {}
     previous = False
     for sentence in doc.sents:
-        elsewhere = bool(other_time.search(sentence.text))
-        if not elsewhere and sentence.text.lower().startswith(openers):
+        text = text_of(sentence)
+        elsewhere = bool(other_time.search(text))
+        if not elsewhere and text.lower().startswith(openers):
             elsewhere = previous  # "This bombardment killed ..." continues the last sentence
         result[sentence.start] = elsewhere
         previous = elsewhere

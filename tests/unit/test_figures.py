@@ -407,3 +407,41 @@ def test_it_after_according_to_is_the_source_not_the_last_person_quoted(nlp: Any
     ).claims
     assert {c.claimed_by for c in claims if c.value == 12} == {"the Health Ministry"}
     assert {c.scope for c in claims if c.value == 30_000} == {"statistic"}
+
+
+ORDER_SCRIPT = """
+import json, sys
+from services.casualties.figures import figures_for
+from services.contracts import EntityArticle
+article = EntityArticle.from_bytes(sys.stdin.buffer.read())
+print(json.dumps([[c.category, c.words] for c in figures_for(article).claims]))
+"""
+
+
+def test_claims_come_out_in_one_order_whatever_the_hash_seed(nlp: Any) -> None:
+    """Worker processes differ in PYTHONHASHSEED: the claims of one article (sums of parts in two
+    categories included) must come out in the same order in each, or replicas disagree."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    text = (
+        "Officials said 64 children and 57 women were killed in the raid on the camp, and 153 children "
+        "and 161 women were among the nearly 700 wounded, while 12 men and three boys are missing." + PADDING
+    )
+    clean = clean_article(RawArticle(text=text), ingested_at=utc_now(), max_bytes=10**6)
+    article = next(iter(extract_batch(nlp, [clean])))
+    orders = {
+        subprocess.run(
+            [sys.executable, "-c", ORDER_SCRIPT],
+            input=article.to_bytes(),
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in range(1, 7)
+    }
+    assert len(orders) == 1, orders
+    claims = json.loads(orders.pop())
+    assert [words for _, words in claims if " and " in words] == ["64 and 57", "153 and 161", "12 and three"]
