@@ -197,3 +197,22 @@ def test_tolls_are_ordered_and_only_credible_figures_enter_them(
     # a party's claim or a count of part of the toll never moves a toll
     credible = [r for r in records if not (r.disputed or r.partial)]
     assert reconcile_tolls(reports, credible)["killed"] == toll
+
+
+def test_decoded_records_serve_the_same_bytes_once_and_stay_bounded() -> None:
+    from bench.run import filler_incident
+    from services.dedup.store import DecodedRecords
+
+    records = DecodedRecords(size=2)
+    first = IncidentRecord(incident=filler_incident(), country="UA", evidence=[])
+    raw = records.encode(first)
+    assert records.decode(raw) is first  # what was written is what a read of its bytes gives
+    assert records.decode(bytes(raw)) is first  # equal bytes, another object
+    changed = first.model_copy(update={"country": "PL"})
+    changed_raw = changed.model_dump_json().encode()
+    decoded = records.decode(changed_raw)
+    assert decoded == changed and decoded is not changed  # other bytes are decoded
+    third = records.decode(first.model_copy(update={"country": "SY"}).model_dump_json().encode())
+    assert third.country == "SY"
+    assert records.decode(raw) is not first  # the oldest left when a third came in: decoded again
+    assert records.decode(raw) == first
