@@ -12,7 +12,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from datasketch import MinHash
@@ -103,12 +103,15 @@ def _permutations() -> Any:
     return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, scheme=MINHASH_SCHEME).permutations
 
 
-def signature(text: str) -> list[int]:
+@lru_cache(maxsize=64)
+def signature(text: str) -> tuple[int, ...]:
+    """The MinHash of a text's 4-word shingles. Cached: a decision builds the article's evidence
+    more than once (to decide, then to apply), and hashing every shingle is the costly part."""
     words = re.findall(r"\w+", text.lower())
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]) for i in range(max(1, len(words) - SHINGLE_WORDS + 1))}
     minhash = MinHash(num_perm=MINHASH_PERMUTATIONS, scheme=MINHASH_SCHEME, permutations=_permutations())
     minhash.update_batch([s.encode() for s in shingles])
-    return [int(v) for v in minhash.hashvalues]
+    return tuple(int(v) for v in minhash.hashvalues)
 
 
 @dataclass(frozen=True)
@@ -381,7 +384,7 @@ def evidence_of(article: FiguresArticle) -> ReportEvidence:
         date=article.occurred.date,
         reported=article.occurred.reported or (article.meta.published_at.date().isoformat()
                                                if article.meta.published_at else None),
-        terms=article.terms, minhash=signature(article.text_sample),
+        terms=article.terms, minhash=list(signature(article.text_sample)),
         attack_types=sorted({w.attack_type for w in article.weapons}), figures=article.figures,
     )  # fmt: skip
 
