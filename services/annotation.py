@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 import spacy
+from spacy.attrs import ORTH, SPACY
 from spacy.tokens import Doc
 
 # What later stages read of the parse. Words and spaces travel beside the array.
@@ -27,11 +28,12 @@ def doc_to_annotation(doc: Doc) -> str:
     array = doc.to_array(list(ANNOTATION_ATTRS))
     store: Any = doc.vocab.strings
     strings = [store[int(h)] for h in np.unique(array[:, STRING_COLUMNS]) if h and int(h) in store]
+    orth, space = doc.to_array([ORTH, SPACY]).T.tolist() if len(doc) else ([], [])  # no Token objects made
     payload = {
         "v": 1,
         "attrs": ANNOTATION_ATTRS,
-        "words": [t.text for t in doc],
-        "spaces": [bool(t.whitespace_) for t in doc],
+        "words": [store[h] for h in orth],
+        "spaces": [bool(s) for s in space],
         "strings": strings,
         "array": base64.b64encode(array.astype(np.uint64).tobytes()).decode("ascii"),
     }

@@ -20,6 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
@@ -69,8 +70,18 @@ MAX_NOUN_WORDS = 3  # "local government area"
 NAME_PARTICLES = {"al", "el", "-", "'"}
 
 
+@cache
+def _place_noun_starts() -> frozenset[str]:
+    """Every string a place noun's first token can be: the prefixes of each noun's first word
+    ('built' of 'built-up area'); a token that is none of them starts no place noun."""
+    nouns: dict[str, str] = place_knowledge()["place_nouns"]
+    return frozenset(noun.split()[0][:end] for noun in nouns for end in range(1, len(noun.split()[0]) + 1))
+
+
 def place_noun_at(doc: Doc, start: int) -> tuple[str, int] | None:
     """The place noun starting at token `start` ('refugee camp', 'village'), with its end."""
+    if 0 <= start < len(doc) and doc[start].lower_ not in _place_noun_starts():
+        return None  # most tokens: asked for every token of the article, so answered cheaply
     nouns: dict[str, str] = place_knowledge()["place_nouns"]
     for width in range(MAX_NOUN_WORDS, 0, -1):
         words = doc[start : start + width]
