@@ -44,3 +44,17 @@ def test_the_lexicon_patterns_all_have_anchors() -> None:
     spec = lexicon()
     assert len(categories.matcher) == len(spec["category_patterns"])
     assert len(qualifiers.matcher) == len(spec["qualifier_patterns"])
+
+
+def test_is_one_of_is_numpy_isin_for_sorted_hashes() -> None:
+    import numpy as np
+
+    from services.casualties.lexicon import is_one_of
+
+    rng = np.random.default_rng(7)
+    hashes = np.sort(rng.integers(0, 2**63, 40, dtype=np.uint64))
+    values = np.concatenate([rng.integers(0, 2**63, 300, dtype=np.uint64), hashes[::3], hashes[-1:]])
+    table = np.stack([values, values[::-1]], axis=1)
+    assert (is_one_of(table, hashes) == np.isin(table, hashes)).all()
+    assert is_one_of(table, hashes).sum() == np.isin(table, hashes).sum() > 0
+    assert not is_one_of(values, hashes[:0]).any()
