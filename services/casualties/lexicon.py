@@ -34,10 +34,11 @@ class WordMatcher:
 
     Every pattern requires at least one literal word (LOWER or LEMMA), and none is longer than
     `longest` tokens, so every match lies within `longest - 1` tokens of its pattern's anchor: the
-    required token whose words are rarest in English (wordfreq), 'rubble' in 'under the rubble'.
-    Finding anchors is one vectorised look-up over the Doc's arrays; the Matcher then runs over
-    short windows around them instead of every token of the article (the same matches, a fraction
-    of the cost: most of an article's tokens are far from any casualty word).
+    required token whose words are rarest in English, 'rubble' in 'under the rubble' (by wordfreq's
+    small list: 4 MB in memory, where its large one costs the worker 37). Finding anchors is one
+    vectorised look-up over the Doc's arrays; the Matcher then runs over short windows around them
+    instead of every token of the article (the same matches, a fraction of the cost: most of an
+    article's tokens are far from any casualty word).
     """
 
     matcher: Matcher
@@ -57,7 +58,7 @@ class WordMatcher:
                 literal = [ws for t in pattern if t.get("OP", "1") == "1" and (ws := _literal_words(t))]
                 if not literal:
                     raise ValueError(f"pattern {name} {pattern} requires no literal word (LOWER or LEMMA)")
-                words.update(min(literal, key=lambda ws: max(zipf_frequency(w, "en") for w in ws)))
+                words.update(min(literal, key=lambda ws: max(zipf_frequency(w, "en", wordlist="small") for w in ws)))
                 longest = max(longest, len(pattern))
         strings = vocab().strings
         return cls(matcher, np.array(sorted(strings.add(w) for w in words), dtype=np.uint64), longest)
