@@ -5,14 +5,14 @@ keys when no report has changed it for the horizon, INCIDENTFEED_INCIDENT_HORIZO
 `dedup:dated:<country>` (sorted set of the open incidents of a country whose day is known,
 scored by that day), `dedup:undated:<country>` (the others, scored by their last update),
 `dedup:incident:<id>` (an IncidentRecord as JSON), `dedup:article:<article_id>` (which
-incident took it) and `dedup:lsh:<band>:<digest>` (the near-duplicate index's buckets: sets of
-article ids, NearDuplicateIndex). Candidates for an article are the incidents of its country within a few
-days of its own day (or the most recent, where a day is unknown on either side): no exact
-place key, so a village, its district and a spelling variant of either meet. Replicas may run
-side by side: each decision WATCHes the indexes it read and its candidate incidents, and writes
-the record, its near-duplicate buckets, the change on `incidents.changes` and the XACK of its
-input in one MULTI/EXEC; if
-another replica touched them meanwhile, it decides again.
+incident took it) and `dedup:lsh:<band>:<digest>` (the near-duplicate index's buckets: sets
+of article ids, NearDuplicateIndex). Candidates for an article are the incidents of its
+country within a few days of its own day (or the most recent, where a day is unknown on either
+side): no exact place key, so a village, its district and a spelling variant of either meet.
+Replicas may run side by side: each decision WATCHes the indexes it read and its candidate
+incidents, and writes the record, its near-duplicate buckets, the change on
+`incidents.changes` and the XACK of its input in one MULTI/EXEC; if another replica touched
+them meanwhile, it decides again.
 """
 
 from __future__ import annotations
