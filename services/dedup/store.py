@@ -174,6 +174,37 @@ class NearDuplicateIndex:
             pipe.srem(bucket, article_id)
 
 
+LEGACY_NEAR_DUPLICATE_KEYS = "dedup:lsh_*"
+"""Where datasketch's own Redis storage kept the index before it moved to NearDuplicateIndex's
+buckets ('dedup:lsh_keys', 'dedup:lsh_bucket_<band>' and the lists they name)."""
+
+
+async def migrate_near_duplicate_index(redis: Redis, index: NearDuplicateIndex) -> int:
+    """Once, after an upgrade from the datasketch-stored index: file every open incident's reports
+    in the new buckets (their MinHash is in the records' evidence), then drop the old keys, which
+    nothing would ever remove. Idempotent, so replicas starting together may both run it. Returns
+    how many reports were filed (0 when there was nothing to migrate)."""
+    if not await redis.exists("dedup:lsh_keys"):
+        return 0
+    filed = 0
+    async for key in redis.scan_iter(INCIDENT_KEY.format("*"), count=500):
+        raw = await redis.get(key)
+        if not raw:
+            continue
+        record = RECORDS.decode(raw)
+        if record.incident.merged_into:
+            continue
+        async with redis.pipeline(transaction=False) as pipe:
+            for report in record.evidence:
+                index.add(pipe, report.article_id, report.minhash)
+                filed += 1
+            await pipe.execute()
+    old = [key async for key in redis.scan_iter(LEGACY_NEAR_DUPLICATE_KEYS, count=1000)]
+    for start in range(0, len(old), 500):
+        await redis.unlink(*old[start : start + 500])
+    return filed
+
+
 async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
     if not article_ids:
         return []

@@ -12,6 +12,7 @@ from services.dedup.store import (
     DAY_SECONDS,
     NearDuplicateIndex,
     close_idle_incidents,
+    migrate_near_duplicate_index,
     publish_due_copies,
     record_article,
 )
@@ -27,6 +28,8 @@ class DedupWorker(StageWorker[FiguresArticle]):
 
     async def setup(self, redis: Redis) -> None:
         self.near_duplicates = NearDuplicateIndex()
+        if filed := await migrate_near_duplicate_index(redis, self.near_duplicates):
+            log.info("dedup: %d reports of open incidents moved to the near-duplicate buckets", filed)
 
     async def tick(self, redis: Redis) -> None:
         """Syndicated copies that no revision has shown yet reach the feed after a quiet period; incidents

@@ -188,3 +188,58 @@ def test_idle_incidents_are_closed_and_dedup_state_stays_bounded(redis_url: str,
     assert {m.decode() for m in lsh_members} == {
         a.meta.article_id for a in articles if redis_client.exists(ARTICLE_KEY.format(a.meta.article_id))
     }
+
+
+def test_an_index_kept_by_datasketch_moves_to_the_buckets_once(redis_url: str, redis_client: redis.Redis) -> None:
+    """After an upgrade, the open incidents' reports are filed in the new buckets and datasketch's
+    own keys (which nothing would ever remove) are gone; a second run finds nothing to do."""
+    from datasketch import MinHash, MinHashLSH
+    from redis.asyncio import Redis as AsyncRedis
+    from redis.connection import parse_url
+
+    from services.dedup.cluster import MINHASH_PERMUTATIONS, MINHASH_SCHEME, NEAR_DUPLICATE_SIMILARITY
+    from services.dedup.store import NearDuplicateIndex, migrate_near_duplicate_index, record_article
+
+    corpus = [a for a in generate(seed=9, incidents=3, copy_rate=0.0) if a.kind == "report"][:5]
+    articles = [figures_from_truth(a) for a in corpus]
+    near = NearDuplicateIndex()
+
+    async def record_all() -> None:
+        client = AsyncRedis.from_url(redis_url)
+        try:
+            for article in articles:
+                await record_article(client, article, timedelta(hours=72), lambda pipe, changes: None, near)
+        finally:
+            await client.aclose()
+
+    asyncio.run(record_all())
+    for key in redis_client.scan_iter("dedup:lsh:*"):  # the state before the upgrade: no buckets ...
+        redis_client.delete(key)
+    legacy = MinHashLSH(  # ... and the index where datasketch kept it
+        threshold=NEAR_DUPLICATE_SIMILARITY,
+        num_perm=MINHASH_PERMUTATIONS,
+        storage_config={"type": "redis", "basename": b"dedup:lsh", "redis": dict(parse_url(redis_url))},
+    )
+    for article in articles:
+        hashvalues = evidence_of(article).minhash
+        legacy.insert(
+            article.meta.article_id,
+            MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, hashvalues=hashvalues, scheme=MINHASH_SCHEME),
+        )
+    assert list(redis_client.scan_iter("dedup:lsh_*"))
+
+    async def migrate() -> tuple[int, int, list[list[str]]]:
+        client = AsyncRedis.from_url(redis_url)
+        try:
+            first = await migrate_near_duplicate_index(client, near)
+            second = await migrate_near_duplicate_index(client, near)
+            found = [await near.similar_articles(client, evidence_of(a).minhash) for a in articles]
+            return first, second, found
+        finally:
+            await client.aclose()
+
+    first, second, found = asyncio.run(migrate())
+    assert first == len(articles) and second == 0
+    assert not list(redis_client.scan_iter("dedup:lsh_*"))
+    for article, similar in zip(articles, found, strict=True):
+        assert article.meta.article_id in similar
