@@ -65,6 +65,9 @@ def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) ->
         assert replay["redis_commands_per_article"] > 0 and replay["watch_retries_per_article"] >= 0
         assert replay["dedup_keys"] > 0  # the replayed articles were stored
         assert "dedup:incident" in replay["memory_kb_per_article_by_family"]
+        assert "dedup:lsh" in replay["memory_kb_per_article_by_family"]  # the near-duplicate buckets
+        cpu = replay["worker_cpu_ms_per_article"]
+        assert set(cpu) == {"casualties", "dedup", "publisher"} and all(ms > 0 for ms in cpu.values())
     assert result["state_size"]["one_million_articles_gb"] > 0
     loop = result["open_loop"]
     assert loop["measured_articles"] >= 1 and loop["latency_s"]["p50"] <= loop["latency_s"]["p99"]
