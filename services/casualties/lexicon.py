@@ -68,18 +68,15 @@ class WordMatcher:
         if not len(doc):
             return []
         near = np.flatnonzero(is_one_of(doc.to_array([LOWER, LEMMA]), self.words).any(axis=1))
-        found: list[tuple[int, int, int]] = []
         reach = self.longest - 1
-        window_start = window_end = -1
-        for position in [*near.tolist(), None]:
-            if position is not None and window_end >= 0 and position - reach <= window_end:
-                window_end = min(len(doc), position + reach + 1)
-                continue
-            if window_end >= 0:
-                window = doc[window_start:window_end]
-                found += [(m, window_start + s, window_start + e) for m, s, e in self.matcher(window)]
-            if position is not None:
-                window_start, window_end = max(0, position - reach), min(len(doc), position + reach + 1)
+        windows: list[list[int]] = []  # [start, end), overlapping ones merged
+        for position in near.tolist():
+            start, end = max(0, position - reach), min(len(doc), position + reach + 1)
+            if windows and start <= windows[-1][1]:
+                windows[-1][1] = end
+            else:
+                windows.append([start, end])
+        found = [(m, start + s, start + e) for start, end in windows for m, s, e in self.matcher(doc[start:end])]
         return sorted(found, key=lambda match: (match[1], match[2]))
 
 
@@ -125,8 +122,8 @@ def word_sets() -> dict[str, frozenset[str]]:
 class WordPositions:
     """Where in a Doc the passes have anything to look at, found once per Doc with vectorised
     look-ups over its arrays: the token indices of numbers (and vague amounts: 'dozens'), of
-    person nouns, of reporting verbs, of dispute words and of 'according'. A pass walks these instead of every
-    token of every sentence, and still applies its whole test to each."""
+    person nouns, of reporting verbs, of dispute words and of 'according'. A pass walks these
+    instead of every token of every sentence, and still applies its whole test to each."""
 
     numbers: np.ndarray
     persons: np.ndarray
@@ -136,13 +133,16 @@ class WordPositions:
 
     def tokens(self, positions: np.ndarray, span: Span) -> list[Token]:
         """The tokens at `positions` inside `span`, in order."""
-        start, end = np.searchsorted(positions, [span.start, span.end]).tolist()
         doc = span.doc
-        return [doc[i] for i in positions[start:end].tolist()]
+        return [doc[i] for i in _within(positions, span).tolist()]
 
     def any_in(self, positions: np.ndarray, span: Span) -> bool:
-        start, end = np.searchsorted(positions, [span.start, span.end]).tolist()
-        return bool(end > start)
+        return bool(len(_within(positions, span)))
+
+
+def _within(positions: np.ndarray, span: Span) -> np.ndarray:
+    start, end = np.searchsorted(positions, [span.start, span.end]).tolist()
+    return positions[start:end]
 
 
 def positions(doc: Doc) -> WordPositions:

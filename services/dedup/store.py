@@ -177,6 +177,8 @@ class NearDuplicateIndex:
 LEGACY_NEAR_DUPLICATE_KEYS = "dedup:lsh_*"
 """Where datasketch's own Redis storage kept the index before it moved to NearDuplicateIndex's
 buckets ('dedup:lsh_keys', 'dedup:lsh_bucket_<band>' and the lists they name)."""
+LEGACY_NEAR_DUPLICATE_ARTICLES = "dedup:lsh_keys"
+"""The hash of every article datasketch indexed: there only if an old index is left to move."""
 
 
 async def migrate_near_duplicate_index(redis: Redis, index: NearDuplicateIndex) -> int:
@@ -184,7 +186,7 @@ async def migrate_near_duplicate_index(redis: Redis, index: NearDuplicateIndex) 
     in the new buckets (their MinHash is in the records' evidence), then drop the old keys, which
     nothing would ever remove. Idempotent, so replicas starting together may both run it. Returns
     how many reports were filed (0 when there was nothing to migrate)."""
-    if not await redis.exists("dedup:lsh_keys"):
+    if not await redis.exists(LEGACY_NEAR_DUPLICATE_ARTICLES):
         return 0
     filed = 0
     async for key in redis.scan_iter(INCIDENT_KEY.format("*"), count=500):

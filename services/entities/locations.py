@@ -75,7 +75,8 @@ def _place_noun_starts() -> frozenset[str]:
     """Every string a place noun's first token can be: the prefixes of each noun's first word
     ('built' of 'built-up area'); a token that is none of them starts no place noun."""
     nouns: dict[str, str] = place_knowledge()["place_nouns"]
-    return frozenset(noun.split()[0][:end] for noun in nouns for end in range(1, len(noun.split()[0]) + 1))
+    first_words = {noun.split()[0] for noun in nouns}
+    return frozenset(word[:end] for word in first_words for end in range(1, len(word) + 1))
 
 
 def place_noun_at(doc: Doc, start: int) -> tuple[str, int] | None:
