@@ -22,7 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, StageName, Stream
-from services.ingest import ArticleInput, InputError, NotOnAReplica, push, read_inputs
+from services.ingest import RETRIES_ON_A_LOST_CONNECTION, ArticleInput, InputError, NotOnAReplica, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings
 from services.runtime.streams import (
@@ -373,15 +373,24 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
     from services.stages import worker_for
 
     settings = Settings()
+    unanswered = 0
     while True:  # with Sentinel: again on each promoted primary, until SIGTERM
         current = settings.model_copy(update={"redis_url": redis_url(settings)})
         app = build_app(worker_for(stage, current), current)
         if not sentinel_addresses(settings):
             asyncio.run(app.run())
             return
-        if not asyncio.run(_run_following_the_primary(app, current)):
-            return
-        log.warning("%s worker: the sentinels promoted another primary; starting again on it", stage)
+        try:
+            if not asyncio.run(_run_following_the_primary(app, current)):
+                return
+            unanswered = 0
+            log.warning("%s worker: the sentinels promoted another primary; starting again on it", stage)
+        except redis.ConnectionError as error:  # started while the primary was down, before the sentinels knew
+            unanswered += 1
+            if unanswered > RETRIES_ON_A_LOST_CONNECTION:
+                raise
+            log.warning("%s worker: the primary does not answer (%s); asking the sentinels again", stage, error)
+            time.sleep(1)
 
 
 async def _run_following_the_primary(app: Any, settings: Settings) -> bool:

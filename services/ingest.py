@@ -18,7 +18,8 @@ SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
 
 RETRIES_ON_A_LOST_CONNECTION = 30
 """A chunk whose connection broke is sent again, once a second, this many times (a Sentinel
-failover takes a few seconds); an article sent twice is recognised downstream and published once."""
+failover takes a few seconds); an article sent twice is recognised downstream and published once.
+A worker started while the primary is down asks the sentinels again as often (services/cli.py)."""
 
 
 class InputError(ValueError):

@@ -37,9 +37,10 @@ def wait_for(what: str, check: object, timeout_s: float = 30) -> None:
 
 
 @contextlib.contextmanager
-def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def replicated_redis(workdir: Path, down_after_ms: int = 1000) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """A primary, two replicas (one is left to confirm writes after the other is promoted) and three
-    sentinels; yields the primary's process and the sentinels' addresses."""
+    sentinels that call a silent primary down after `down_after_ms`; yields the primary's process
+    and the sentinels' addresses."""
     binary = find_redis_server()
     primary_port = free_port()
     processes = []
@@ -64,7 +65,7 @@ def replicated_redis(workdir: Path) -> Iterator[tuple[subprocess.Popen[bytes], s
             conf.write_text(
                 f"port {port}\nbind 127.0.0.1\ndir {workdir}\n"
                 f"sentinel monitor {SERVICE} 127.0.0.1 {primary_port} 2\n"
-                f"sentinel down-after-milliseconds {SERVICE} 1000\n"
+                f"sentinel down-after-milliseconds {SERVICE} {down_after_ms}\n"
                 f"sentinel failover-timeout {SERVICE} 10000\n"
                 f"sentinel parallel-syncs {SERVICE} 1\n"
             )
@@ -168,4 +169,41 @@ def test_a_failover_mid_run_loses_only_what_it_says(wait_replicas: int, tmp_path
                 assert client.xlen("feed.v1") == feed_before  # repeats publish nothing
         finally:
             producer.join(timeout=5)
+            stop_workers(workers)
+
+
+@pytest.mark.timeout(300)
+def test_a_worker_that_loses_the_primary_while_starting_waits_for_the_promoted_one(tmp_path: Path) -> None:
+    """The primary dies while the entity worker loads its model (it has been told where the primary
+    is, and has not joined its group yet), and the sentinels take 8 s to notice: the worker finds
+    no primary, asks them again, and runs on the promoted replica, instead of exiting."""
+    corpus = generate(seed=34, incidents=6, copy_rate=0.0)[:12]
+    with replicated_redis(tmp_path, down_after_ms=8000) as (primary, sentinels):
+        env = {
+            "INCIDENTFEED_REDIS_SENTINELS": sentinels,
+            "INCIDENTFEED_REDIS_SERVICE": SERVICE,
+            "INCIDENTFEED_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "INCIDENTFEED_GRACEFUL_TIMEOUT_S": "2",
+        }
+        settings = Settings(redis_sentinels=sentinels, redis_service=SERVICE, redis_url=env["INCIDENTFEED_REDIS_URL"])
+        old_primary = ask_sentinels(sentinel_addresses(settings), SERVICE)
+        ensure_groups(redis.Redis.from_url(redis_url(settings)))
+        log = tmp_path / "workers.log"
+        first = redis.Redis.from_url(redis_url(settings))
+        workers = start_workers(redis_url(settings), log, env)
+        try:
+            # the cleaner starts in a second; the entity worker has asked the sentinels by then, and loads spaCy
+            wait_for("the cleaner to join its group", lambda: first.xinfo_consumers("articles.raw", "cleaner"), 60)
+            primary.send_signal(signal.SIGKILL)
+            primary.wait()
+            promoted = lambda: ask_sentinels(sentinel_addresses(settings), SERVICE) not in (None, old_primary)  # noqa: E731
+            wait_for("the sentinels to promote a replica", promoted, 120)
+            client = redis.Redis.from_url(redis_url(settings))
+            list(push(client, [ArticleInput(a.article_id, a.fields) for a in corpus]))
+            wait_drained(client, log=log)
+            assert all(worker.poll() is None for worker in workers), log.read_text(errors="replace")[-3000:]
+            went = conservation(client, {a.article_id for a in corpus})
+            assert not went["dead"]
+            assert "entities worker: the primary does not answer" in log.read_text(errors="replace")
+        finally:
             stop_workers(workers)
