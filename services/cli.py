@@ -385,7 +385,7 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
                 return
             unanswered = 0
             log.warning("%s worker: the sentinels promoted another primary; starting again on it", stage)
-        except redis.RedisError as error:  # the primary lost while starting (down or demoted): ask again
+        except (redis.RedisError, OSError) as error:  # the primary lost (down, demoted, timing out): ask again
             unanswered += 1
             if unanswered > RETRIES_ON_A_LOST_CONNECTION:
                 raise
