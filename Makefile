@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schemas bench accuracy fit-matcher lock clean
+.PHONY: run test lint format schemas bench accuracy fit-matcher fit-relevance lock clean
 
 # Everything installs from requirements.lock, the whole dependency tree pinned (`make lock`
 # refreshes it from pyproject.toml), so a fresh machine gets what CI tested.
@@ -43,9 +43,12 @@ accuracy: $(STAMP) ## incident, place and figure accuracy on the development set
 fit-matcher: $(STAMP) ## refit the incident matcher's weights on the labelled corpora (services/dedup/data/matcher.json)
 	$(BIN)/python -m bench.fit_matcher
 
+fit-relevance: $(STAMP) ## refit the relevance decision's weights on the labelled corpora (services/relevance/data/relevance.json)
+	$(BIN)/python -m bench.fit_relevance
+
 lock: ## re-resolve requirements.lock from pyproject.toml (needs network)
 	test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev --extra server --python-version 3.11 \
+	$(BIN)/uv pip compile pyproject.toml --extra test --extra dev --extra server --extra fit --python-version 3.11 \
 		--universal --quiet -o requirements.lock
 
 clean:

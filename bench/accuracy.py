@@ -5,7 +5,8 @@
 
 Each corpus goes through `incidentfeed run` exactly as a user runs it (worker processes over
 Redis: INCIDENTFEED_REDIS_URL, else a private redis-server), then `bench/scoring.py` compares
-the feed with the gold. Prints incident pairwise precision/recall/F1 and B-cubed F1, main-place
+the feed with the gold, and refits the relevance decision to report it cross-validated (leave one event out)
+beside its in-sample numbers. Prints incident pairwise precision/recall/F1 and B-cubed F1, main-place
 and headline-figure accuracy, and the confusion list (gold events split or glued, with each
 report's reason and confidence); writes everything to bench/results/accuracy-<name>-<date>.json.
 """
@@ -59,7 +60,14 @@ def show(name: str, result: dict[str, Any]) -> None:
     print(f"\n== {name} ({result['corpus']})")
     print(
         f"incidents {result['incidents']} for {result['gold_events']} gold events, articles in feed "
-        f"{result['articles_in_feed']}\n"
+        f"{result['articles_in_feed']}"
+        + (
+            f"; distractors in main incidents {result['distractors_in_main_incidents']}, false incidents "
+            f"{result['false_incidents']}"
+            if result.get("distractors_in_main_incidents")
+            else ""
+        )
+        + "\n"
         f"pairwise precision {pairwise['precision']:.3f} recall {pairwise['recall']:.3f} F1 {pairwise['f1']:.3f}; "
         f"B-cubed F1 {result['bcubed_f1']:.3f}\n"
         f"main place {result['location_accuracy']}; headline figures by value {result['figures_value_accuracy']}, "
@@ -99,6 +107,31 @@ def main(argv: list[str] | None = None) -> None:
         out = RESULTS / f"accuracy-{name}-{today}.json"
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+    relevance = relevance_report([(c, g) for _, c, g in corpora])
+    out = RESULTS / f"accuracy-relevance-{today}.json"
+    out.write_text(json.dumps(relevance, indent=1) + "\n")
+    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+
+def relevance_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
+    """The relevance decision, refitted and cross-validated on these corpora (leave one event out,
+    each distractor its own fold), beside the in-sample numbers of the same fit."""
+    from bench.fit_relevance import measure as measure_relevance
+
+    measured = measure_relevance(corpora)
+    print("\n== relevance: does an article report a new attack? (articles of the corpora above)")
+    print(f"{'':34}{'out of sample':>16}{'in sample':>12}")
+    for key in ("precision_of_attack", "recall_of_attack", "attack_reports_judged_otherwise",
+                "distractors_judged_attack"):  # fmt: skip
+        print(f"{key:34}{measured.leave_one_event_out[key]:>16}{measured.in_sample[key]:>12}")
+    skipped = measured.leave_one_event_out["skipped_before_the_parse"]
+    print(f"skipped before the parse (out of sample): distractors {skipped['distractors']}, attack reports "
+          f"{skipped['attack_reports']}")  # fmt: skip
+    print("by kind, out of sample (attack / skipped after the parse / skipped before it):")
+    for kind, counts in measured.leave_one_event_out["by_kind"].items():
+        print(f"  {kind:14} {counts.get('attack', 0):>4} {counts.get('skipped_final', 0):>4} "
+              f"{counts.get('skipped_early', 0):>4}")  # fmt: skip
+    return {"leave_one_event_out": measured.leave_one_event_out, "in_sample": measured.in_sample}
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> di
                     break
             elapsed = time.perf_counter() - start
             dead_letters = client.xlen(Stream.DEADLETTER)
+            skipped = client.xlen(Stream.SKIPPED)
             stages = {}
             for stage, procs in workers.items():
                 stats = [proc_stats(p.pid) for p in procs]
@@ -165,6 +166,7 @@ def pipeline_over_redis(corpus: list[CorpusArticle], entity_replicas: int) -> di
             "measured_articles": len(latencies),
         },
         "dead_letters": dead_letters,
+        "skipped": skipped,
         "stages": stages,
         "bottleneck": bottleneck(stages),
     }

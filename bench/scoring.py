@@ -68,6 +68,8 @@ class Score:
     incidents: int
     gold_events: int
     articles_in_feed: str
+    distractors_in_main_incidents: str | None = None
+    false_incidents: int | None = None
     split: list[dict[str, Any]] = field(default_factory=list)
     glued: list[dict[str, Any]] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
@@ -189,6 +191,14 @@ def score(events: list[dict[str, Any]], gold: dict[str, Any]) -> Score:
             else:
                 misses.append(f"{article} {category} {got.get('value')}, gold {wanted['value']}")
     figure_total = sum(v[2] for v in by_category.values())
+    distractors: dict[str, Any] = gold.get("distractors") or {}  # articles that report no new attack
+    published = sorted(a for a in distractors if a in placed)
+    misses += [f"{a} ({distractors[a].get('kind')}) is not a new attack but is in a main incident" for a in published]
+    false_incidents = sum(
+        1
+        for members in _members_by_incident(placed).values()
+        if members & set(distractors) and not members & set(reports)
+    )
     return Score(
         pairwise={"precision": round(precision, 3), "recall": round(recall, 3), "f1": round(f1, 3)},
         bcubed_f1=round(_bcubed(predicted, event_of), 3),
@@ -203,10 +213,19 @@ def score(events: list[dict[str, Any]], gold: dict[str, Any]) -> Score:
         incidents=len(groups),
         gold_events=len(gold["clusters"]),
         articles_in_feed=f"{len(predicted)}/{len(reports)}",
+        distractors_in_main_incidents=f"{len(published)}/{len(distractors)}" if distractors else None,
+        false_incidents=false_incidents if distractors else None,
         split=split,
         glued=glued,
         misses=misses,
     )
+
+
+def _members_by_incident(placed: dict[str, Placement]) -> dict[str, set[str]]:
+    members: dict[str, set[str]] = {}
+    for article, placement in placed.items():
+        members.setdefault(placement.incident["incident_id"], set()).add(article)
+    return members
 
 
 def read_feed_file(path: Path) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, StageName, Stream
+from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, SkippedArticle, StageName, Stream
 from services.ingest import RETRIES_ON_A_LOST_CONNECTION, ArticleInput, InputError, NotOnAReplica, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings
@@ -31,6 +31,7 @@ from services.runtime.streams import (
     last_id,
     read_dead_letters,
     read_feed,
+    read_skipped,
     stage_progress,
 )
 from services.stages import STAGES, auto_entity_replicas, replica_plan
@@ -46,6 +47,11 @@ deadletter_app = typer.Typer(
     help="Inspect `deadletter`, send entries back to their stage after a fix, or drop them.", no_args_is_help=True
 )
 app.add_typer(deadletter_app, name="deadletter")
+skipped_app = typer.Typer(
+    help="The articles judged not to report a new attack (`articles.skipped`): list them, or replay one.",
+    no_args_is_help=True,
+)
+app.add_typer(skipped_app, name="skipped")
 err = Console(stderr=True)
 
 PathsArg = Annotated[
@@ -229,6 +235,7 @@ def run(
         client = _client(url)
         ensure_groups(client)
         feed_start, dead_start = last_id(client, Stream.FEED), last_id(client, Stream.DEADLETTER)
+        skipped_start = last_id(client, Stream.SKIPPED)
         log_file = Path(workdir) / "workers.log"
         started = time.time()
         workers = start_workers(url, log_file, replicas=replica_plan(entity_replicas))
@@ -241,6 +248,7 @@ def run(
         entries = list(read_feed(client, feed_start))
         events = [event for _, event in entries]
         dead = read_dead_letters(client, dead_start)
+        skipped = [record for _, record in read_skipped(client, skipped_start)]
         if entries:  # a stream entry's id is the Redis clock in ms at the write
             first_s = int(str(entries[0][0]).split("-")[0]) / 1000 - started
             err.print(
@@ -254,7 +262,7 @@ def run(
         sys.stdout.flush()
     else:
         out.write_bytes(lines)
-    _summarise(events, dead, len(articles), out)
+    _summarise(events, dead, skipped, len(articles), out)
 
 
 def _entity_replicas(value: str) -> int:
@@ -286,7 +294,9 @@ def publish_noted_copies(
     wait_until_drained(client, workers, total, timeout_s, log_file)
 
 
-def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Path | None) -> None:
+def _summarise(
+    events: list[dict[str, Any]], dead: list[Any], skipped: list[SkippedArticle], sent: int, out: Path | None
+) -> None:
     latest: dict[str, dict[str, Any]] = {}
     for event in events:
         latest[event["subject"]] = event["data"]
@@ -315,13 +325,32 @@ def _summarise(events: list[dict[str, Any]], dead: list[Any], sent: int, out: Pa
         + (f" (and {mentioned} mentioned in passing)" if mentioned else "")
         + f", {len(in_reports)} reports, "
         + (f"{len(copies)} syndicated {'copy' if len(copies) == 1 else 'copies'}, " if copies else "")
-        + f"{len(dead)} dead letters; {len(events)} feed events"
+        + f"{len(dead)} dead letters, {_skipped_counts(skipped)}; {len(events)} feed events"
         + (f" written to {out}" if out else "")
     )
     for letter in dead:
         err.print(
             f"[yellow]dead letter[/yellow] {letter.article_id or letter.entry_id}: {letter.reason}: {letter.error}"
         )
+    for record in skipped[:SKIPPED_SHOWN]:
+        decision = record.relevance
+        err.print(
+            f"[dim]skipped {record.meta.article_id}: {decision.outcome} (attack probability "
+            f"{decision.attack_probability:.2f}, {decision.step}): {'; '.join(decision.evidence[:2])}[/dim]"
+        )
+    if len(skipped) > SKIPPED_SHOWN:
+        err.print(f"[dim]... and {len(skipped) - SKIPPED_SHOWN} more: incidentfeed skipped list[/dim]")
+
+
+SKIPPED_SHOWN = 10
+
+
+def _skipped_counts(skipped: list[SkippedArticle]) -> str:
+    """'3 skipped (2 not_an_attack, 1 retrospective)', or '0 skipped'."""
+    if not skipped:
+        return "0 skipped"
+    by_outcome = Counter(str(record.relevance.outcome) for record in skipped)
+    return f"{len(skipped)} skipped (" + ", ".join(f"{n} {o}" for o, n in by_outcome.most_common()) + ")"
 
 
 def _toll(toll: dict[str, int] | None) -> str:
@@ -471,7 +500,8 @@ def analyze(
         ),
     ] = None,
 ) -> None:
-    """Run one article through every stage's function in-process and print each output."""
+    """Run one article through every stage's function in-process and print each output, with the
+    relevance decisions (early and final) that would let it become an incident or skip it."""
     from services.runtime.lean import keep_worker_lean
 
     keep_worker_lean()
@@ -481,8 +511,9 @@ def analyze(
     from services.cleaner.clean import clean_article
     from services.contracts import RawArticle, Rejected, utc_now
     from services.dedup.cluster import apply, decide
-    from services.entities.extract import extract_batch, load_pipeline
+    from services.entities.extract import extract_entities, judge_relevance, load_pipeline, parse_articles
     from services.publisher.feed import to_event
+    from services.relevance.decide import judge_early
 
     settings = Settings()
     articles = _read([str(file)])
@@ -492,7 +523,9 @@ def analyze(
     except (Rejected, ValueError) as error:
         err.print(f"[red]rejected: {error}[/red]")
         raise typer.Exit(1) from error
-    entities = next(iter(extract_batch(load_pipeline(), [clean])))
+    (doc,) = parse_articles(load_pipeline(), [clean])
+    entities = extract_entities(clean, doc)
+    relevance = {"early": judge_early(clean), "final": judge_relevance(clean, doc, entities)}
     figures = figures_for(entities)
     decision = decide(figures, [], timedelta(hours=settings.dedup_window_hours))
     applied = apply(figures, decision, None)
@@ -505,12 +538,16 @@ def analyze(
     stages = {"cleaner": clean, "entities": shown, "casualties": figures, "publisher": event}
     if as_json if as_json is not None else not sys.stdout.isatty():
         document = {name: model.model_dump(mode="json") for name, model in stages.items()}
+        document["relevance"] = {step: judged.model_dump(mode="json") for step, judged in relevance.items()}
         sys.stdout.buffer.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
         return
     out = Console()
     for name, model in stages.items():
         out.rule(name)
         out.print_json(model.model_dump_json())
+    for step, judged in relevance.items():
+        out.rule(f"relevance ({step})")
+        out.print_json(judged.model_dump_json())
 
 
 @app.command()
@@ -620,6 +657,66 @@ def deadletter_drop(
     client = _pipeline_client()
     dropped = drop(client, dead_letter_entries(client, stage, reason or (), entry_id or ()))
     err.print(f"{dropped} dead letters dropped")
+
+
+OutcomeOption = Annotated[
+    list[str] | None,
+    typer.Option("--outcome", help="Only this outcome: not_an_attack, no_specific_attack, retrospective (repeatable)."),
+]
+SkippedIdOption = Annotated[
+    list[str] | None, typer.Option("--id", help="Only this entry id or article id (repeatable).")
+]
+
+
+@skipped_app.command("list")
+def skipped_list(
+    outcome: OutcomeOption = None,
+    entry_id: SkippedIdOption = None,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print the records as JSON lines.")] = False,
+) -> None:
+    """The skipped articles, oldest first: outcome, attack probability and the evidence that decided."""
+    from services.runtime.skipped import skipped_entries
+
+    entries = skipped_entries(_pipeline_client(), outcome or (), entry_id or ())
+    if json_lines:
+        for found, record in entries:
+            shown = record.model_dump(mode="json", exclude={"article"})
+            sys.stdout.write(orjson.dumps({"id": found, **shown}).decode() + "\n")
+        return
+    table = Table(title=f"{len(entries)} skipped articles", title_justify="left")
+    for column in ("id", "article", "stage", "outcome", "p(attack)", "title", "evidence"):
+        table.add_column(column)
+    for found, record in entries:
+        decision = record.relevance
+        table.add_row(
+            found, record.meta.article_id, record.stage, str(decision.outcome), f"{decision.attack_probability:.2f}",
+            (record.meta.title or "")[:50], "; ".join(decision.evidence[:2])[:120],
+        )  # fmt: skip
+    Console().print(table)
+    for name, count in Counter(str(r.relevance.outcome) for _, r in entries).most_common():
+        err.print(f"{count:>6}  {name}")
+
+
+@skipped_app.command("replay")
+def skipped_replay(
+    outcome: OutcomeOption = None,
+    entry_id: SkippedIdOption = None,
+    force: Annotated[
+        bool, typer.Option(help="Take them as attack reports: they become incidents whatever the decision says.")
+    ] = False,
+    all_entries: Annotated[bool, typer.Option("--all", help="Every skipped article (no filter needed).")] = False,
+) -> None:
+    """Send skipped articles back to the entity stage (judged again after the parse, or with --force
+    taken as attack reports), and out of `articles.skipped`. Needs a filter, or --all."""
+    from services.runtime.skipped import replay, skipped_entries
+
+    if not (outcome or entry_id or all_entries):
+        err.print("[red]Name what to replay (--id, --outcome) or pass --all.[/red]")
+        raise typer.Exit(2)
+    client = _pipeline_client()
+    entries = skipped_entries(client, outcome or (), entry_id or ())
+    err.print(f"{replay(client, entries, force)} skipped articles sent back to {Stream.CLEAN}"
+              + (" as attack reports" if force else ""))  # fmt: skip
 
 
 @schema_app.command("export")

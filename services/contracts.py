@@ -39,6 +39,7 @@ class Stream(StrEnum):
     INCIDENT_CHANGES = "incidents.changes"
     FEED = "feed.v1"
     DEADLETTER = "deadletter"
+    SKIPPED = "articles.skipped"
 
 
 class StageName(StrEnum):
@@ -183,6 +184,31 @@ class OffsetSegment(Message):
 # ----------------------------------------------------------------------- articles.clean
 
 
+class RelevanceOutcome(StrEnum):
+    """Does an article report a new attack? Only `attack` goes on to become an incident."""
+
+    ATTACK = "attack"
+    NOT_AN_ATTACK = "not_an_attack"
+    """Accidents, disasters, crime without explosives, other news, attack words used figuratively."""
+    NO_SPECIFIC_ATTACK = "no_specific_attack"
+    """War news without a strike: policy, aid, talks, casualty statistics, weapons tests, threats."""
+    RETROSPECTIVE = "retrospective"
+    """An anniversary, memorial, trial or look-back on a past attack."""
+
+
+class Relevance(Message):
+    """The relevance decision on one article (services/relevance/decide.py)."""
+
+    outcome: RelevanceOutcome
+    attack_probability: float = Field(description="The fitted model's probability that it reports a new attack.")
+    step: Literal["early", "final", "forced"] = Field(
+        description="early: on the cleaned text, before the parse; final: after it; forced: an operator's replay."
+    )
+    evidence: list[str] = Field(
+        default_factory=list, description="The features that weighed most toward the outcome, with their words."
+    )
+
+
 class CleanArticle(Message):
     meta: ArticleMeta
     language: str
@@ -192,9 +218,33 @@ class CleanArticle(Message):
     paragraphs: list[TextSpan]
     offsets: list[OffsetSegment] = Field(description="Maps clean offsets to raw offsets.")
     removed_lines: int = Field(0, description="Boilerplate lines dropped.")
+    relevance: Relevance | None = Field(
+        None, description="The early relevance decision (always `attack` here: the rest go to articles.skipped)."
+    )
+
+
+class SkippedArticle(Message):
+    """An article judged not to report a new attack: not an error, so not a dead letter. It stays
+    on `articles.skipped`, whole, so that an operator who disagrees can replay it."""
+
+    meta: ArticleMeta
+    stage: Literal["cleaner", "entities"] = Field(description="The stage that decided.")
+    relevance: Relevance
+    article: CleanArticle = Field(description="The cleaned article, as the entity stage would have read it.")
+    skipped_at: UtcDatetime
 
 
 # -------------------------------------------------------------------- articles.entities
+
+
+EventType = Literal[
+    "air_drone_strike",
+    "shelling_artillery_missile_attack",
+    "remote_explosive_landmine_ied",
+    "suicide_bomb",
+    "grenade",
+]
+"""ACLED's sub-event types of "Explosions/Remote violence" (the ones a report of an attack can be)."""
 
 
 class Place(Message):
@@ -225,6 +275,7 @@ class Weapon(Message):
     label: str
     attack_type: str = Field(description="Top of the taxonomy: missile, drone, artillery...")
     mention: str
+    event_type: EventType | None = Field(None, description="The ACLED sub-event type an attack with it is.")
 
 
 class Occurred(Message):
@@ -416,6 +467,11 @@ class Incident(Message):
     occurred: Occurred
     location: Location | None
     weapons: list[str]
+    event_type: EventType | None = Field(
+        None,
+        description="ACLED's sub-event type of Explosions/Remote violence, from the weapons the reports name "
+        "(the first named; a suicide bomber makes it suicide_bomb); null when no weapon is named.",
+    )
     perpetrator: str | None = None
     casualties: dict[str, Toll | None]
     claims: list[ClaimRecord]
@@ -502,4 +558,5 @@ STREAM_MODELS: dict[Stream, type[Message]] = {
     Stream.INCIDENT_CHANGES: IncidentChange,
     Stream.FEED: FeedEvent,
     Stream.DEADLETTER: DeadLetter,
+    Stream.SKIPPED: SkippedArticle,
 }

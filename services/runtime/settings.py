@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     )
     reader_rate: float = Field(20.0, gt=0, description="HTTP reader: requests a second per client (bursts of 2x).")
     feed_maxlen: int = Field(100_000, ge=1, description="Approximate length kept of feed.v1.")
+    skipped_maxlen: int = Field(
+        100_000, ge=1, description="Approximate length kept of articles.skipped (the articles judged no attack)."
+    )
     dedup_window_hours: int = Field(
         72, ge=1, description="Articles without a known date join incidents seen this recently."
     )

@@ -34,6 +34,7 @@ from services.contracts import (
     DeadLetter,
     Message,
     Rejected,
+    SkippedArticle,
     StageName,
     Stream,
     utc_now,
@@ -45,6 +46,7 @@ from services.runtime.observability import (
     PENDING,
     PROCESSED,
     PROCESSING,
+    SKIPPED,
     Health,
     configure_logging,
     serve_metrics,
@@ -153,6 +155,16 @@ class StageWorker(Generic[InT]):
             return Rejected("invalid_message", f"the payload is not a valid {self.input_model.__name__}: {problems}")
 
     def add_output(self, pipe: Pipeline, message: Message) -> None:
+        if isinstance(message, SkippedArticle):  # no attack reported: recorded apart, not passed on
+            fields = {PAYLOAD_FIELD: message.to_bytes()}
+            pipe.xadd(Stream.SKIPPED, fields, maxlen=self.settings.skipped_maxlen, approximate=True)  # type: ignore[arg-type]
+            SKIPPED.labels(self.stage, message.relevance.outcome).inc()
+            log.info(
+                "%s skipped %s: %s (attack probability %.2f)", self.stage, message.meta.article_id,
+                message.relevance.outcome, message.relevance.attack_probability,
+                extra={"stage": str(self.stage), "article_id": message.meta.article_id},
+            )  # fmt: skip
+            return
         pipe.xadd(self.output_stream, self.output_fields(message))  # type: ignore[arg-type]
 
     def add_dead_letter(self, pipe: Pipeline, delivery: Delivery, reason: str, error: str) -> None:

@@ -15,6 +15,7 @@ from services.contracts import (
     PAYLOAD_FIELD,
     PIPELINE,
     DeadLetter,
+    SkippedArticle,
     StageName,
     Stream,
 )
@@ -115,6 +116,14 @@ def read_feed(client: redis.Redis, after: str = "0-0") -> Iterator[tuple[str, di
         for entry_id, fields in entries:
             cursor = as_text(entry_id)
             yield cursor, orjson.loads(fields[FEED_EVENT_FIELD.encode()])
+
+
+def read_skipped(client: redis.Redis, after: str = "0-0") -> list[tuple[str, SkippedArticle]]:
+    """(entry id, record) of the articles judged not to report a new attack, after an id."""
+    entries = client.xrange(Stream.SKIPPED, min=f"({after}" if after != "0-0" else "-")
+    return [
+        (as_text(entry_id), SkippedArticle.from_bytes(fields[PAYLOAD_FIELD.encode()])) for entry_id, fields in entries
+    ]
 
 
 def read_dead_letters(client: redis.Redis, after: str = "0-0") -> list[DeadLetter]:

@@ -45,8 +45,9 @@ def test_analyze_prints_every_stage_as_one_json_document(tmp_path: Path) -> None
     result = incidentfeed("analyze", str(REPO / "examples" / "kharkiv-glide-bomb.json"))
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert list(document) == ["cleaner", "entities", "casualties", "publisher"]
+    assert list(document) == ["cleaner", "entities", "casualties", "publisher", "relevance"]
     assert document["publisher"]["type"] == "incidentfeed.incident.created"
+    assert {step: d["outcome"] for step, d in document["relevance"].items()} == {"early": "attack", "final": "attack"}
     for stage in ("cleaner", "entities", "casualties", "publisher"):
         assert stage in result.stdout
     assert '"headline": "Glide bomb hits Kharkiv apartment block"' in result.stdout

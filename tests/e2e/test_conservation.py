@@ -21,7 +21,7 @@ import redis
 from cloudevents.http import from_json
 
 from bench.corpus import generate
-from services.runtime.streams import read_dead_letters
+from services.runtime.streams import read_dead_letters, read_skipped
 
 pytestmark = pytest.mark.slow
 
@@ -64,16 +64,18 @@ def test_run_accounts_for_every_article_and_its_feed_reads_as_cloudevents(
     lines = out.read_text().splitlines()
     feed = [json.loads(line) for line in lines]
     dead = {letter.article_id or letter.entry_id for letter in read_dead_letters(redis_client)}
+    skipped = {record.meta.article_id for _, record in read_skipped(redis_client)}
     in_feed = feed_ids(feed)
-    assert sent <= in_feed | dead, sorted(sent - in_feed - dead)
-    assert not in_feed & dead
+    assert sent <= in_feed | dead | skipped, sorted(sent - in_feed - dead - skipped)
+    assert not in_feed & dead and not in_feed & skipped and not dead & skipped
     summary = " ".join(result.stderr.split())
     found = re.search(
-        r"(\d+) articles in: .*?(\d+) reports, (?:(\d+) syndicated cop(?:y|ies), )?(\d+) dead letters", summary
+        r"(\d+) articles in: .*?(\d+) reports, (?:(\d+) syndicated cop(?:y|ies), )?(\d+) dead letters, (\d+) skipped",
+        summary,
     )
     assert found, summary
-    total, reports, copies, letters = (int(g or 0) for g in found.groups())
-    assert total == len(sent) and letters == len(dead)
+    total, reports, copies, letters, skips = (int(g or 0) for g in found.groups())
+    assert total == len(sent) and letters == len(dead) and skips == len(skipped)
     assert reports + copies == len(in_feed & sent)
     for line in lines:
         event = from_json(line)

@@ -20,7 +20,7 @@ from bench.scoring import load_gold, score
 from services.cli import start_workers, stop_workers
 from services.contracts import StageName, Stream
 from services.ingest import push, read_inputs
-from services.runtime.streams import ensure_groups, read_dead_letters, read_feed, stage_progress
+from services.runtime.streams import ensure_groups, read_dead_letters, read_feed, read_skipped, stage_progress
 from services.schemas import SCHEMAS_DIR
 from services.stages import STAGES
 from tests.conftest import GOLD_FILE
@@ -105,8 +105,16 @@ def test_examples_run_with_a_dead_letter_and_nothing_lost(redis_url: str, redis_
     holders, dead = accounted_for(redis_client, events)
     sent = {a.article_id for a in read_inputs([str(REPO / "examples")])}
     noted = {a for a in sent if redis_client.exists(f"dedup:article:{a}")}
-    assert set(holders) | dead | noted == sent
+    skipped = {record.meta.article_id: record.relevance for _, record in read_skipped(redis_client)}
+    assert set(holders) | dead | noted | set(skipped) == sent
     assert dead == {"lyon-fr-001"}
+    # our own accident and anniversary stories report no new attack: recorded apart, with the reason
+    assert {a: r.outcome for a, r in skipped.items()} == {
+        "boiler-explosion-accident": "not_an_attack",
+        "station-attack-anniversary": "retrospective",
+    }
+    assert all(r.evidence for r in skipped.values())
+    assert "2 skipped (1 not_an_attack, 1 retrospective)" in " ".join(result.stderr.split())
     # of the wire story and its syndicated copy, one is the report and the other is noted as a
     # copy of it, with no revision of its own (which is which depends on arrival order)
     pair = {"odesa-port-strike-syndicated", "odesa-port-strike-wire"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import redis
 
-from services.runtime.streams import read_dead_letters, read_feed, stage_progress
+from services.runtime.streams import read_dead_letters, read_feed, read_skipped, stage_progress
 
 
 def wait_drained(client: redis.Redis, timeout_s: float = 240, log: Path | None = None) -> None:
@@ -25,8 +25,9 @@ def wait_drained(client: redis.Redis, timeout_s: float = 240, log: Path | None =
 
 
 def whereabouts(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
-    """Where every article went: feed reports, syndicated copies noted by dedup, dead letters; and
-    what is missing, and what is a report of two incidents (doubled)."""
+    """Where every article went: feed reports, syndicated copies noted by dedup, dead letters, the
+    skipped record (no new attack reported); and what is missing, and what is a report of two
+    incidents (doubled)."""
     latest: dict[str, dict] = {}
     for _, event in read_feed(client):
         latest[event["subject"]] = event["data"]
@@ -35,8 +36,10 @@ def whereabouts(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:
     doubled = {a for a in reports if reports.count(a) > 1}
     dead = {d.article_id or d.entry_id for d in read_dead_letters(client)}
     noted = {a for a in sent if client.exists(f"dedup:article:{a}")}
-    missing = sent - set(reports) - dead - noted
-    return {"reports": set(reports), "dead": dead, "noted": noted, "missing": missing, "doubled": doubled}
+    skipped = {record.meta.article_id for _, record in read_skipped(client)}
+    missing = sent - set(reports) - dead - noted - skipped
+    return {"reports": set(reports), "dead": dead, "noted": noted, "skipped": skipped, "missing": missing,
+            "doubled": doubled}  # fmt: skip
 
 
 def conservation(client: redis.Redis, sent: set[str]) -> dict[str, set[str]]:

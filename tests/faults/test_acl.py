@@ -68,6 +68,7 @@ def test_the_pipeline_runs_with_one_user_per_stage(acl_server: RedisServer, tmp_
         ("cleaner", lambda r: r.xadd("articles.entities", {"payload": b"{}"})),
         ("cleaner", lambda r: r.xrange("articles.clean")),
         ("entities", lambda r: r.xadd("feed.v1", {"event": b"{}"})),
+        ("casualties", lambda r: r.xadd("articles.skipped", {"payload": b"{}"})),
         ("casualties", lambda r: r.xreadgroup("dedup", "x", {"articles.figures": ">"})),
         ("dedup", lambda r: r.hset("feed.v1.latest", "x", "y")),
         ("publisher", lambda r: r.xrange("articles.raw")),

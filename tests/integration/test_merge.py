@@ -86,3 +86,33 @@ async def test_merges_reach_the_feed(redis_client: redis.Redis, redis_url: str) 
     latest = {k.decode(): orjson.loads(v) for k, v in redis_client.hgetall("feed.v1.latest").items()}
     assert latest[merged["subject"]]["data"]["merged_into"] == updated["subject"]  # the old id points on
     assert redis_client.get("dedup:article:other-1").decode() == updated["subject"]
+
+
+KYIV = (
+    "Russian drones struck a residential building in the Shevchenkivskyi district of Kyiv overnight, killing "
+    "{killed} people and injuring {injured}, the head of the city military administration said. Rescuers "
+    "searched the rubble of the upper floors through the morning, and the mayor said heating was cut off."
+)
+
+
+def test_an_undated_report_never_bridges_attacks_on_days_far_apart() -> None:
+    """One city struck a year apart: an undated report that reads like both joins the one it fits
+    best, and the two incidents stay apart however strongly it matches each."""
+    a_year_ago = figures_article(
+        "kyiv-2024", "Kyiv", KYIV.format(killed="four", injured="12"), T0 - timedelta(days=365), {"killed": 4},
+        day=(T0 - timedelta(days=365)).date().isoformat(),
+    )  # fmt: skip
+    today = figures_article(
+        "kyiv-2025", "Kyiv", KYIV.format(killed="four", injured="11"), T0, {"killed": 4}, day=T0.date().isoformat()
+    )
+    records: dict[str, IncidentRecord] = {}
+    for article in (a_year_ago, today):
+        decision = decide(article, list(records.values()), timedelta(hours=72))
+        assert decision.action == "new"  # the event days veto: two attacks
+        _, stored = outcome(article, decision, list(records.values()))
+        records.update({r.incident_id: r for r in stored})
+    undated = figures_article("kyiv-undated", "Kyiv", KYIV.format(killed="four", injured="a dozen"), T0, {"killed": 4})
+    undated = undated.model_copy(update={"meta": undated.meta.model_copy(update={"published_at": None})})
+    decision = decide(undated, list(records.values()), timedelta(hours=72))
+    assert decision.action == "join" and not decision.absorbed, decision
+    assert decision.incident_id in records
