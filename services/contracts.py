@@ -9,13 +9,14 @@ model serialised with orjson, so that any Redis client in any language can read 
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import UTC, date, datetime, time
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 FEED_SCHEMA_VERSION = "1.0.0"
 FEED_SOURCE = "urn:incidentfeed"
@@ -96,6 +97,9 @@ def _as_utc(value: datetime) -> datetime:
 
 UtcDatetime = Annotated[datetime, BeforeValidator(to_utc), AfterValidator(_as_utc)]
 """A timestamp that is always aware and in UTC, whatever form it arrived in (see `to_utc`)."""
+_PUBLISHED_AT: TypeAdapter[datetime | None] = TypeAdapter(UtcDatetime | None)
+PARTIAL_DATE = re.compile(r"(1[89]|2\d)\d\d(-(0[1-9]|1[0-2]))?")
+"""A year, or a year and a month, alone: '2022', '2022-11'."""
 
 
 class Message(BaseModel):
@@ -131,6 +135,34 @@ class RawArticle(Message):
         "an offset is taken as UTC) or RFC 2822. Normalised to UTC.",
     )
     language: str | None = Field(None, description="ISO 639-1 code, if the producer knows it.")
+    published_period: str | None = Field(
+        None,
+        description="A publication date known only to the month ('2022-11') or the year ('2022'), as archives and "
+        "sitemaps give it: kept at that precision, never taken for a day (published_at stays null).",
+    )
+    notes: list[str] = Field(
+        default_factory=list, description="What was dropped from the input as unusable, and why (never the article)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _usable_published_at(cls, data: Any) -> Any:
+        """A month or a year alone is kept as a period; a date nothing can read is dropped with a
+        note: a bad date never costs the article."""
+        if not isinstance(data, dict):
+            return data
+        data = {k: v for k, v in data.items() if k not in ("published_period", "notes")}  # ours to set
+        value = data.get("published_at")
+        if value is None or value == "":
+            return {**data, "published_at": None}
+        if isinstance(value, str) and (period := PARTIAL_DATE.fullmatch(value.strip())):
+            return {**data, "published_at": None, "published_period": period.group(0)}
+        try:
+            _PUBLISHED_AT.validate_python(value)
+        except (ValueError, TypeError, OverflowError):
+            note = f"published_at {str(value)[:60]!r} is not a date this service can read; it was dropped"
+            return {**data, "published_at": None, "notes": [note]}
+        return data
 
     @model_validator(mode="after")
     def _text_or_html(self) -> RawArticle:
@@ -165,6 +197,8 @@ class ArticleMeta(Message):
     outlet: str | None = None
     title: str | None = None
     published_at: UtcDatetime | None = None
+    published_period: str | None = Field(None, description="A publication month or year, where no day is known.")
+    notes: list[str] = Field(default_factory=list, description="What was dropped from the input, and why.")
     ingested_at: UtcDatetime
 
 

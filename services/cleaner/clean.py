@@ -140,6 +140,8 @@ def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> 
             outlet=raw.outlet,
             title=headline,
             published_at=published_at,
+            published_period=raw.published_period if published_at is None else None,
+            notes=raw.notes,
             ingested_at=ingested_at,
         ),
         language=language,

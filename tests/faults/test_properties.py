@@ -54,6 +54,40 @@ def test_the_cleaner_refuses_or_cleans_any_envelope(envelope: dict[str, Any]) ->
     assert isinstance(out, CleanArticle) and out.text
 
 
+STORY = (
+    "A drone struck a market in the town on Friday, killing four people and wounding eleven, the regional "
+    "governor said. Rescuers searched the rubble through the night and took the wounded to the city hospital."
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(st.text(max_size=40), st.from_regex(r"\A\d{4}(-\d{1,2}){0,2}\Z"), values))
+def test_no_published_at_costs_an_otherwise_valid_article(published_at: Any) -> None:
+    """A month, a year, a typo, an unknown form: kept at its precision or dropped with a note."""
+    worker = worker_for("cleaner", Settings())
+    payload = json.dumps({"id": "a", "text": STORY, "published_at": published_at}).encode()
+    decoded = worker.decode(Delivery("1-0", {b"payload": payload}))
+    assert isinstance(decoded, RawArticle), decoded
+    clean = clean_article(decoded, ingested_at=NOW, max_bytes=200_000)
+    meta = clean.meta
+    assert meta.published_at is None or meta.published_at.tzinfo is not None
+    if meta.published_at is None and published_at not in (None, ""):
+        assert meta.published_period or meta.notes  # said, never silent
+
+
+def test_a_month_or_a_year_is_kept_as_a_period_not_a_day() -> None:
+    for given_as, period in (("2022-11", "2022-11"), ("2022", "2022"), (" 2023-04 ", "2023-04")):
+        raw = RawArticle.model_validate({"text": STORY, "published_at": given_as})
+        assert raw.published_at is None and raw.published_period == period
+        meta = clean_article(raw, ingested_at=NOW, max_bytes=200_000).meta
+        assert meta.published_at is None and meta.published_period == period
+    dropped = RawArticle.model_validate({"text": STORY, "published_at": "last Tuesday-ish"})
+    assert dropped.published_at is None and "last Tuesday-ish" in dropped.notes[0]
+    assert RawArticle.model_validate({"text": STORY, "published_at": "2023-09-21"}).published_at == datetime(
+        2023, 9, 21, tzinfo=UTC
+    )
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.binary(max_size=500))
 def test_any_bytes_decode_to_a_message_or_a_refusal(payload: bytes) -> None:
