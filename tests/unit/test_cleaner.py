@@ -9,7 +9,7 @@ from pathlib import Path
 import ftfy
 import pytest
 
-from services.cleaner.clean import boilerplate_line, clean_article
+from services.cleaner.clean import boilerplate_line, clean_article, detect_language
 from services.contracts import RawArticle, Rejected
 from services.offsets import clean_to_raw_offset
 
@@ -166,3 +166,51 @@ def test_a_refusal_for_language_says_which_text_it_judged() -> None:
         clean("Home News Sport Weather\n" + story)
     assert "Une frappe de drone" in refused.value.error
     assert "Home News" not in refused.value.error
+
+
+ENGLISH_WITH_TRAPS = [
+    "BERLIN (dpa) - Bundeskanzler Olaf Scholz said on Monday that Germany would send more air defence systems to "
+    "Ukraine after a drone attack on Odesa killed four people, the news agency reported.",
+    "12.11.2023 14:05 Drone strike on Odesa 12.11.2023 14:05 ODESA — At least four people were killed when drones "
+    "struck a warehouse in the port district of Odesa overnight, governor Oleh Kiper said on Telegram.",
+    "KYIV (Ukrinform) — The Verkhovna Rada met on Tuesday. Deputies spoke of the Zeitgeist, of glasnost and of a "
+    "coup d'état that never was, before the session was cut short by an air raid alert in the capital.",
+]
+FOREIGN = {
+    "fr": "Une frappe de drone a touché un entrepôt dans la nuit de mardi, faisant quatre morts et dix-neuf blessés, "
+    "selon le gouverneur de la région. Les secours ont fouillé les décombres toute la nuit.",
+    "de": "Bei einem Drohnenangriff auf ein Lagerhaus in der Nacht zum Dienstag sind vier Menschen getötet und "
+    "neunzehn verletzt worden, teilte der Gouverneur mit. Rettungskräfte suchten die ganze Nacht in den Trümmern.",
+    "es": "Un ataque con drones contra un almacén en la noche del martes dejó cuatro muertos y diecinueve heridos, "
+    "según el gobernador de la región. Los rescatistas buscaron entre los escombros toda la noche.",
+    "ru": "Удар беспилотника по складу в ночь на вторник унес жизни четырех человек, еще девятнадцать получили "
+    "ранения, сообщил губернатор области. Спасатели всю ночь разбирали завалы.",
+}
+
+
+@pytest.mark.parametrize("text", ENGLISH_WITH_TRAPS)
+def test_english_with_datelines_agencies_and_loanwords_is_english(text: str) -> None:
+    assert detect_language(text) == "en"
+
+
+@pytest.mark.parametrize("language", sorted(FOREIGN))
+def test_a_story_in_another_language_is_refused_with_its_language(language: str) -> None:
+    assert detect_language(FOREIGN[language]) == language
+    raw = RawArticle(text=FOREIGN[language] + "\n\n" + FOREIGN[language], id=language)  # type: ignore[call-arg]
+    with pytest.raises(Rejected) as refused:
+        clean_article(raw, ingested_at=NOW, max_bytes=100_000)
+    assert refused.value.reason == "unsupported_language" and f"'{language}'" in refused.value.error
+
+
+def test_no_english_article_of_the_development_set_is_judged_foreign() -> None:
+    devset = Path(__file__).resolve().parents[3] / "shared" / "devset" / "input.jsonl"
+    if not devset.exists():
+        pytest.skip("../shared/devset is not here (the labelled corpora live outside the repository)")
+    refused = []
+    for line in devset.read_text().splitlines():
+        try:
+            clean_article(RawArticle.model_validate_json(line), ingested_at=NOW, max_bytes=200_000)
+        except Rejected as error:
+            if error.reason == "unsupported_language":
+                refused.append(error.error)
+    assert refused == []  # the rate of false refusals on real English news: zero
