@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.accuracy import DEFAULT_CORPORA
+from bench.accuracy import DEFAULT_CORPORA, REPO
 from bench.scoring import load_gold
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
         "about": "Incident matcher weights: logistic regression over services/dedup/matching.py FEATURES, fitted by "
         "bench/fit_matcher.py on every non-vetoed pair of articles of the corpora named here. 'leave_one_event_out' "
         "scores each pair with weights fitted without its events.",
-        "corpora": [str(c) for _, c, _ in corpora],
+        "corpora": [os.path.relpath(c, REPO) for _, c, _ in corpora],
         "pairs": int(real.sum()),
         "same_event_pairs": int(y[real].sum()),
         "hard_negatives": int(hard.sum()),
