@@ -27,6 +27,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,8 @@ from services.contracts import (
     Location,
     Occurred,
     RawArticle,
+    Rejected,
+    SkippedArticle,
     Stream,
     utc_now,
 )
@@ -62,6 +65,7 @@ from services.dedup.store import (
 )
 from services.entities.extract import extract_entities, load_pipeline, parse_articles
 from services.ingest import ArticleInput, push
+from services.relevance.decide import pass_or_skip
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
 from services.stages import replica_plan
@@ -297,6 +301,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--replay-dedup", default="1,4,8", help="dedup replicas for the replay ceiling")
     parser.add_argument("--open-loop-articles", type=int, default=60, help="articles in the open-loop run")
     parser.add_argument("--run-ratio-articles", type=int, default=200, help="articles for the `run` ratio")
+    parser.add_argument(
+        "--stream-attacks",
+        type=int,
+        default=40,
+        help="attack reports in the news-stream run, with four non-attack articles each, from ../shared/devset "
+        "(0: no such run)",
+    )
     parser.add_argument("--out", type=Path, help="where the JSON goes (default bench/results/<date>.json)")
     args = parser.parse_args(argv)
     replica_counts = [int(r) for r in args.replicas.split(",")]
@@ -343,6 +354,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         1000 / result["bare_spacy"]["articles_per_s"],
     )  # fmt: skip
     result["run_ratio"] = run_ratio(corpus[: args.run_ratio_articles])
+    result["news_stream"] = news_stream(args.stream_attacks) if args.stream_attacks else None
     result["wait_for_a_replica"] = wait_cost()
     stored_kb = max(r["redis_memory_kb_per_stored_article"] for r in result["replay_ceiling"])
     result["state_size"] = {
@@ -360,6 +372,47 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"written to {out} in {result['seconds']}s", file=sys.stderr)
     return result
+
+
+DEVSET = Path(__file__).resolve().parents[2] / "shared" / "devset"
+NON_ATTACK_PER_ATTACK = 4
+
+
+def news_stream(attacks: int) -> dict[str, Any] | None:
+    """A stream like real news: four articles that report no new attack for each attack report,
+    all real (../shared/devset; non-attack articles come again under new ids when the set runs
+    out). `incidentfeed run` over it against one bare spaCy process over the same texts, and the
+    share of articles the cleaner skips before the parse."""
+    if not (DEVSET / "input.jsonl").exists() or not (DEVSET / "gold.json").exists():
+        print(f"news stream: {DEVSET} is not here; skipped", file=sys.stderr)
+        return None
+    gold = json.loads((DEVSET / "gold.json").read_text())
+    articles = {a["id"]: a for a in map(json.loads, (DEVSET / "input.jsonl").read_text().splitlines())}
+    reports = [articles[a] for a in sorted(gold["reports"]) if a in articles][:attacks]
+    others = [articles[a] for a in sorted(gold.get("distractors") or {}) if a in articles]
+    stream: list[dict[str, Any]] = []
+    for n, report in enumerate(reports):
+        stream.append(report)
+        for k in range(NON_ATTACK_PER_ATTACK):
+            index = n * NON_ATTACK_PER_ATTACK + k
+            other = others[index % len(others)]
+            stream.append({**other, "id": f"{other['id']}-{index // len(others)}"} if index >= len(others) else other)
+    early_skips = 0
+    for fields in stream:
+        try:
+            clean = clean_article(RawArticle.model_validate(fields), ingested_at=utc_now(), max_bytes=10**6)
+        except Rejected:  # a dead letter in the run: it does not reach the parse either
+            early_skips += 1
+            continue
+        early_skips += isinstance(pass_or_skip(clean), SkippedArticle)
+    measured = run_ratio([SimpleNamespace(fields=fields) for fields in stream])  # type: ignore[misc]
+    return {
+        **measured,
+        "attack_reports": len(reports),
+        "non_attack_articles": len(stream) - len(reports),
+        "share_skipped_before_the_parse": round(early_skips / len(stream), 3),
+        "times_faster_than_bare_spacy": round(1 / measured["ratio_run_to_bare"], 2),
+    }
 
 
 def figures_from(article: CorpusArticle) -> FiguresArticle:
@@ -424,6 +477,14 @@ def print_table(result: dict[str, Any]) -> None:
         f"WAIT 1 after each batch of {wait['chunk']} (a replica on this machine): {wait['ms_per_chunk_wait_1']} ms "
         f"against {wait['ms_per_chunk_async']} ms, {wait['added_ms_per_chunk']} ms more per batch"
     )
+    stream = result.get("news_stream")
+    if stream:
+        print(
+            f"news stream ({stream['attack_reports']} attack reports, {stream['non_attack_articles']} other "
+            f"articles): incidentfeed run {stream['incidentfeed_run_s']} s against one bare spaCy process "
+            f"{stream['bare_spacy_process_s']} s: {stream['times_faster_than_bare_spacy']}x; "
+            f"{stream['share_skipped_before_the_parse']:.0%} skip the parse"
+        )
     ratio = result["run_ratio"]
     print(
         f"incidentfeed run over {ratio['articles']} articles: {ratio['incidentfeed_run_s']} s against one bare "

@@ -40,7 +40,7 @@ def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) ->
     articles = 12
     result = main([
         "--articles", str(articles), "--replicas", "2", "--dedup-sizes", "300,600", "--out", str(out),
-        "--replay-dedup", "1,2", "--open-loop-articles", "6", "--run-ratio-articles", "6",
+        "--replay-dedup", "1,2", "--open-loop-articles", "6", "--run-ratio-articles", "6", "--stream-attacks", "2",
     ])  # fmt: skip
 
     assert json.loads(out.read_text()) == result
@@ -56,6 +56,11 @@ def test_bench_runs_end_to_end_and_accounts_for_every_article(tmp_path: Path) ->
         assert run["bottleneck"] in run["stages"]
         assert run["articles_per_s"] > 0 and run["ratio_to_bare_spacy"] > 0
     assert [c["prefilled_articles"] for c in result["dedup_cost"]] == [300, 600]
+    stream = result["news_stream"]  # four real non-attack articles for each attack report (None without ../shared)
+    if stream is not None:
+        assert (stream["attack_reports"], stream["non_attack_articles"], stream["articles"]) == (2, 8, 10)
+        assert 0 < stream["share_skipped_before_the_parse"] <= 0.8  # attack reports always reach the parse
+        assert stream["times_faster_than_bare_spacy"] > 0
     assert result["stage_functions"]["spacy_parse"]["times_faster_than_spacy_parse"] == 1.0
     # everything but the parse, replayed from cached parses, with 1 and 2 dedup replicas
     replays = result["replay_ceiling"]

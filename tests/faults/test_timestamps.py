@@ -42,9 +42,10 @@ def test_every_published_at_form_becomes_aware_utc(sent: str, expected: datetime
     assert published is not None and published.utcoffset() == timedelta(0)
 
 
-def test_a_timestamp_that_is_no_time_is_refused_with_its_field_named() -> None:
-    with pytest.raises(ValueError, match="published_at"):
-        RawArticle(text="x", published_at="next Tuesday-ish")  # type: ignore[arg-type]
+def test_a_timestamp_that_is_no_time_is_dropped_with_its_field_named_and_the_article_kept() -> None:
+    article = RawArticle(text="x", published_at="next Tuesday-ish")  # type: ignore[arg-type]
+    assert article.published_at is None and article.published_period is None
+    assert len(article.notes) == 1 and "published_at" in article.notes[0] and "next Tuesday-ish" in article.notes[0]
 
 
 forms = st.datetimes(
