@@ -75,6 +75,25 @@ def _json_article(source: str, line: bytes) -> ArticleInput:
     return ArticleInput(source, item if isinstance(item, dict) else {"__unparsed__": item})
 
 
+def read_stdin(raw: bytes) -> Iterator[ArticleInput]:
+    """Standard input in every form a file may take, told by its content: a JSON array or one
+    JSON object (pretty-printed or not), JSON lines, an HTML page, or plain text (one article)."""
+    start = raw.lstrip()[:1]
+    if start == b"[":
+        yield from _json_objects("stdin", raw, lines=False)
+    elif start == b"{":
+        try:
+            whole = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            yield from _json_objects("stdin", raw, lines=True)  # one object a line
+        else:
+            yield ArticleInput("stdin", whole)
+    elif start == b"<":
+        yield ArticleInput("stdin", {"html": raw.decode("utf-8", errors="replace")})
+    else:
+        yield ArticleInput("stdin", {"text": raw.decode("utf-8", errors="replace")})
+
+
 def read_path(path: Path) -> Iterator[ArticleInput]:
     if path.is_dir():
         for child in sorted(path.iterdir()):
@@ -98,13 +117,7 @@ def read_inputs(paths: Iterable[str]) -> list[ArticleInput]:
     articles: list[ArticleInput] = []
     for name in paths:
         if name == "-":
-            raw = sys.stdin.buffer.read()
-            lines = raw.lstrip()[:1] == b"{"
-            articles += (
-                list(_json_objects("stdin", raw, lines=True))
-                if lines
-                else [ArticleInput("stdin", {"text": raw.decode("utf-8", errors="replace")})]
-            )
+            articles += list(read_stdin(sys.stdin.buffer.read()))
         else:
             articles += list(read_path(Path(name)))
     return articles
