@@ -24,7 +24,7 @@ from rich.table import Table
 from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, SkippedArticle, StageName, Stream
 from services.ingest import RETRIES_ON_A_LOST_CONNECTION, ArticleInput, InputError, NotOnAReplica, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
-from services.runtime.settings import Settings
+from services.runtime.settings import Settings, SettingsError, load_settings
 from services.runtime.streams import (
     backlog,
     ensure_groups,
@@ -60,6 +60,15 @@ PathsArg = Annotated[
 ]
 
 
+def _settings() -> Settings:
+    """The settings, or one sentence per bad variable and exit code 2 (no traceback)."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        err.print(f"[red]Invalid setting: {error}[/red]")
+        raise typer.Exit(2) from error
+
+
 def _answering(client: redis.Redis, trouble: str, advice: str = "") -> redis.Redis:
     """The client, once it answers; else 'trouble: the error. advice', and exit code 2."""
     try:
@@ -80,7 +89,7 @@ def _pipeline_client() -> redis.Redis:
     followed through a failover), answering."""
     from services.runtime.sentinel import sync_client
 
-    settings = Settings()
+    settings = _settings()
     if not settings.redis_url and not settings.redis_sentinels:
         err.print("[red]Set INCIDENTFEED_REDIS_URL to the Redis the pipeline writes to.[/red]")
         raise typer.Exit(2)
@@ -228,7 +237,7 @@ def run(
 
     Without INCIDENTFEED_REDIS_URL a private redis-server is started and removed afterwards.
     """
-    settings = Settings()
+    settings = _settings()
     entity_replicas = _entity_replicas(replicas)
     articles = _read(paths)
     with _redis_url(settings) as url, tempfile.TemporaryDirectory(prefix="incidentfeed-run-") as workdir:
@@ -372,7 +381,7 @@ def ingest(
 
     While INCIDENTFEED_MAX_BACKLOG articles wait unprocessed, it waits for the workers.
     """
-    settings = Settings()
+    settings = _settings()
     articles = _read(paths)
     client = _pipeline_client()
     ensure_groups(client)
@@ -401,7 +410,7 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
     from services.runtime.shell import build_app, log
     from services.stages import worker_for
 
-    settings = Settings()
+    settings = _settings()
     unanswered = 0
     while True:  # with Sentinel: again on each promoted primary, until SIGTERM
         current = settings.model_copy(update={"redis_url": redis_url(settings)})
@@ -515,7 +524,7 @@ def analyze(
     from services.publisher.feed import to_event
     from services.relevance.decide import judge_early
 
-    settings = Settings()
+    settings = _settings()
     articles = _read([str(file)])
     try:
         raw = RawArticle.model_validate(articles[0].fields)
@@ -562,7 +571,7 @@ def serve(
     from services.runtime.sentinel import async_client
 
     _pipeline_client()
-    settings = Settings()
+    settings = _settings()
     reader = create_reader(
         lambda: async_client(settings), rate=settings.reader_rate, burst=int(2 * settings.reader_rate)
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -66,8 +67,18 @@ class Settings(BaseSettings):
     consumer_name: str | None = Field(
         None, description="Consumer name in the stage's group; unique per process by default."
     )
-    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
-    log_format: str = Field("json", description="json (one object per line) or text.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="DEBUG, INFO, WARNING or ERROR."
+    )
+    log_format: Literal["json", "text"] = Field("json", description="json (one object per line) or text.")
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.strip().upper() if info.field_name == "log_level" else value.strip().lower()
+
     metrics_port: int = Field(
         0, ge=0, description="Serve /metrics (Prometheus) and /healthz on this port; 0 turns it off."
     )
@@ -76,3 +87,19 @@ class Settings(BaseSettings):
         if self.consumer_name:
             return self.consumer_name
         return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used, said in one sentence per variable."""
+
+
+def load_settings() -> Settings:
+    """The settings from the environment, or a SettingsError naming each bad variable and what it takes."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = []
+        for problem in error.errors():
+            name = "INCIDENTFEED_" + "_".join(str(part) for part in problem["loc"]).upper()
+            problems.append(f"{name}={problem.get('input')!r}: {problem['msg']}")
+        raise SettingsError("; ".join(problems)) from None

@@ -69,6 +69,18 @@ def test_clear_errors_for_missing_input_and_missing_redis(tmp_path: Path) -> Non
     assert unreachable.returncode == 2 and "Cannot reach Redis" in " ".join(unreachable.stderr.split())
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"), [("INCIDENTFEED_LOG_LEVEL", "verbose"), ("INCIDENTFEED_BATCH_SIZE", "0")]
+)
+def test_a_bad_setting_is_one_sentence_naming_it_not_a_traceback(variable: str, value: str) -> None:
+    result = incidentfeed("worker", "cleaner", env_extra={variable: value})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert said.startswith("Invalid setting:") and variable in said
+    lower_case = incidentfeed("run", "nope.txt", env_extra={"INCIDENTFEED_LOG_LEVEL": "warning"})  # any case
+    assert "Invalid setting" not in lower_case.stderr and "does not exist" in " ".join(lower_case.stderr.split())
+
+
 def test_ingest_from_stdin_then_tail_reads_the_feed(redis_url: str, redis_client: redis.Redis) -> None:
     lines = "\n".join(json.dumps({"id": f"stdin-{n}", "text": "text"}) for n in range(3))
     result = incidentfeed("ingest", "-", redis_url=redis_url, stdin=lines)
