@@ -338,6 +338,15 @@ def _kind(mention: Mention, entry: GeoEntry | None) -> str:
     return "village"
 
 
+def _name_with_its_noun(doc: Doc, mention: Mention, kind: str) -> str:
+    """'Kharkiv region' as the text writes it after the name; 'the district of Shevchenkivskyi in
+    Kharkiv' as 'Shevchenkivskyi district' (the word after the name is not its noun there)."""
+    end = mention.span.end
+    if end < len(doc) and place_noun_at(doc, end) is not None:
+        return f"{mention.name} {doc[end].lower_}"
+    return f"{mention.name} {kind}"
+
+
 def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], Place | None]:
     """All places the article names, and the main one (where the attack happened).
 
@@ -360,7 +369,7 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
         if kind in ("region", "district") and (entry is None or entry.kind == "city"):
             if entry is None:
                 continue  # a region we cannot place says nothing the country does not
-            name = f"{mention.name} {doc[mention.span.end].lower_}" if mention.span.end < len(doc) else mention.name
+            name = _name_with_its_noun(doc, mention, kind)
         else:
             name = entry.name if entry is not None else mention.name
         key = (place_key(name), kind)

@@ -123,3 +123,19 @@ def test_a_torn_gazetteer_cache_is_built_again(monkeypatch: pytest.MonkeyPatch, 
         assert places.gazetteer_index().get("ukraine")[0].kind == "country"  # read from the rebuilt file
     finally:
         places.gazetteer_index.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [
+        ("A Russian glide bomb struck the district of Shevchenkivskyi in Kharkiv on Sunday, killing two people.",
+         "Shevchenkivskyi district"),
+        ("Shelling hit the Shevchenkivskyi district of Kharkiv on Sunday, killing two people.",
+         "Shevchenkivskyi district"),
+    ],
+)  # fmt: skip
+def test_a_district_is_named_with_its_noun_not_the_next_word(nlp: Any, text: str, district: str) -> None:
+    entities = main_place(nlp, text + FILLER)
+    names = [p.name for p in entities.places]
+    assert not any(name.endswith((" in", " of", " on")) for name in names), names
+    assert district in names  # was 'Shevchenkivskyi in' and 'Kharkiv on': the word after the name
