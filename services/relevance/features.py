@@ -45,21 +45,29 @@ def cue_groups() -> dict[str, list[str]]:
     return spec["groups"]  # type: ignore[no-any-return]
 
 
+STEM_KEY = 3
+"""Open-ended cues ('missile*') are looked up by their first three letters, so a word is compared
+with the few that could match it, not with all of them."""
+
+
 @cache
-def phrases_by_first_word() -> tuple[dict[str, list[Phrase]], list[Phrase]]:
-    """Phrases whose first word is exact, by that word; and those whose first word is open-ended."""
+def phrases_by_first_word() -> tuple[dict[str, list[Phrase]], dict[str, list[Phrase]]]:
+    """Phrases whose first word is exact, by that word; and one-word open-ended ones, by the first
+    letters of their stem."""
     exact: dict[str, list[Phrase]] = defaultdict(list)
-    open_first: list[Phrase] = []
+    open_first: dict[str, list[Phrase]] = defaultdict(list)
     for group, entries in cue_groups().items():
         for entry in entries:
             open_ended = entry.endswith("*")
             words = tuple(WORD.findall(entry.rstrip("*")))
             phrase = Phrase(words, group, open_ended)
             if open_ended and len(words) == 1:
-                open_first.append(phrase)
+                if len(words[0]) < STEM_KEY:
+                    raise ValueError(f"cue {entry!r}: an open-ended cue needs {STEM_KEY} letters or more")
+                open_first[words[0][:STEM_KEY]].append(phrase)
             else:
                 exact[words[0]].append(phrase)
-    return dict(exact), open_first
+    return dict(exact), dict(open_first)
 
 
 def words_of(text: str) -> list[str]:
@@ -83,7 +91,7 @@ def find_cues(words: list[str]) -> list[tuple[int, int, str]]:
         for phrase in exact.get(word, ()):
             if _matches(phrase, words, at):
                 found.append((at, at + len(phrase.words), phrase.group))
-        for phrase in open_first:
+        for phrase in open_first.get(word[:STEM_KEY], ()):
             if word.startswith(phrase.words[0]):
                 found.append((at, at + 1, phrase.group))
     return found

@@ -216,3 +216,21 @@ def test_every_seed_reaches_the_parse_and_is_judged_an_attack(seed_stages: dict[
         assert judge_early(clean).outcome == RelevanceOutcome.ATTACK, article_id
         (doc,) = parse_articles(nlp, [clean])
         assert judge_relevance(clean, doc, stages["entities"]).outcome == RelevanceOutcome.ATTACK, article_id
+
+
+def test_cues_found_by_their_index_are_those_a_scan_of_every_phrase_finds() -> None:
+    from services.relevance.features import Phrase, _matches, cue_groups
+
+    every = [
+        Phrase(tuple(words_of(entry.rstrip("*"))), group, entry.endswith("*"))
+        for group, entries in cue_groups().items()
+        for entry in entries
+    ]
+    words = words_of(" ".join(text for _, text in STORIES.values()) + " missiles drones courtyard court's bus crash")
+    scanned = {
+        (at, at + len(p.words), p.group)
+        for at in range(len(words))
+        for p in every
+        if (_matches(p, words, at) if len(p.words) > 1 or not p.open_ended else words[at].startswith(p.words[0]))
+    }
+    assert set(find_cues(words)) == scanned
