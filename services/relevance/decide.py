@@ -20,7 +20,7 @@ import json
 import math
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from services.contracts import CleanArticle, Relevance, RelevanceOutcome, SkippedArticle, utc_now
 from services.relevance.features import Features, lexical_features
@@ -103,6 +103,10 @@ def pass_or_skip(article: CleanArticle) -> CleanArticle | SkippedArticle:
     relevance = judge_early(article)
     if relevance.outcome is RelevanceOutcome.ATTACK:
         return article.model_copy(update={"relevance": relevance})
-    return SkippedArticle(
-        meta=article.meta, stage="cleaner", relevance=relevance, article=article, skipped_at=utc_now()
-    )
+    return skip_record(article, "cleaner", relevance)
+
+
+def skip_record(article: CleanArticle, stage: Literal["cleaner", "entities"], relevance: Relevance) -> SkippedArticle:
+    """What `articles.skipped` keeps of an article judged no new attack: the whole cleaned article,
+    so that an operator can replay it."""
+    return SkippedArticle(meta=article.meta, stage=stage, relevance=relevance, article=article, skipped_at=utc_now())

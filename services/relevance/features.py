@@ -127,9 +127,10 @@ def lexical_features(headline: str | None, text: str, published_at: datetime | N
     features.add("bias", 1.0)
     read = zones(headline, text)
     total_words = sum(len(w) for w in read.values()) or 1
+    cues_in: dict[str, list[tuple[int, int, str]]] = {}
     for zone, words in read.items():
         counts: dict[str, list[str]] = defaultdict(list)
-        cues = find_cues(words)
+        cues = cues_in[zone] = find_cues(words)
         for start, end, group in cues:
             counts[group].append(" ".join(words[start:end]))
         for group, matched in counts.items():
@@ -142,8 +143,8 @@ def lexical_features(headline: str | None, text: str, published_at: datetime | N
         ]
         if counted:
             features.add(f"counted_casualty@{zone}", math.log1p(len(counted)), counted)
-    _pairs_of_groups(features, "head", read["head"])
-    _pairs_of_groups(features, "opening", read["lead"][:OPENING_WORDS])
+    _pairs_of_groups(features, "head", cues_in["head"])
+    _pairs_of_groups(features, "opening", [cue for cue in cues_in["lead"] if cue[1] <= OPENING_WORDS])
     older = _older_years(text, published_at)
     if older:
         features.add("older_year", math.log1p(len(older)), older)
@@ -158,10 +159,10 @@ PAIRED_GROUPS = (
 )  # fmt: skip
 
 
-def _pairs_of_groups(features: Features, zone: str, words: list[str]) -> None:
-    """Which groups stand together in one short stretch: 'a drone killed three overnight' (weapon,
-    casualty, recency) against 'a gas explosion killed three' (accident, casualty)."""
-    present = sorted({group for _, _, group in find_cues(words) if group in PAIRED_GROUPS})
+def _pairs_of_groups(features: Features, zone: str, cues: list[tuple[int, int, str]]) -> None:
+    """Which groups stand together in one short stretch (its cues): 'a drone killed three overnight'
+    (weapon, casualty, recency) against 'a gas explosion killed three' (accident, casualty)."""
+    present = sorted({group for _, _, group in cues if group in PAIRED_GROUPS})
     for i, first in enumerate(present):
         for second in present[i + 1 :]:
             features.add(f"{first}&{second}@{zone}", 1.0)
