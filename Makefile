@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schemas bench accuracy fit-matcher fit-relevance lock clean
+.PHONY: run test lint format schemas bench accuracy fit-matcher fit-headline fit-relevance lock clean
 
 # Everything installs from requirements.lock, the whole dependency tree pinned (`make lock`
 # refreshes it from pyproject.toml), so a fresh machine gets what CI tested.
@@ -42,6 +42,9 @@ accuracy: $(STAMP) ## incident, place and figure accuracy on the development set
 
 fit-matcher: $(STAMP) ## refit the incident matcher's weights on the labelled corpora (services/dedup/data/matcher.json)
 	$(BIN)/python -m bench.fit_matcher
+
+fit-headline: $(STAMP) ## refit the headline-figure ranker on the labelled corpora (services/casualties/data/headline.json)
+	$(BIN)/python -m bench.fit_headline
 
 fit-relevance: $(STAMP) ## refit the relevance decision's weights on the labelled corpora (services/relevance/data/relevance.json)
 	$(BIN)/python -m bench.fit_relevance

@@ -5,10 +5,11 @@
 
 Each corpus goes through `incidentfeed run` exactly as a user runs it (worker processes over
 Redis: INCIDENTFEED_REDIS_URL, else a private redis-server), then `bench/scoring.py` compares
-the feed with the gold, and refits the relevance decision to report it cross-validated (leave one event out)
-beside its in-sample numbers. Prints incident pairwise precision/recall/F1 and B-cubed F1, main-place
-and headline-figure accuracy, and the confusion list (gold events split or glued, with each
-report's reason and confidence); writes everything to bench/results/accuracy-<name>-<date>.json.
+the feed with the gold, and refits the relevance decision and the headline-figure ranker to report
+them cross-validated (leave one event out) beside their in-sample numbers. Prints incident
+pairwise precision/recall/F1 and B-cubed F1, main-place and headline-figure accuracy, and the
+confusion list (gold events split or glued, with each report's reason and confidence); writes
+everything to bench/results/accuracy-<name>-<date>.json.
 """
 
 from __future__ import annotations
@@ -111,6 +112,27 @@ def main(argv: list[str] | None = None) -> None:
     out = RESULTS / f"accuracy-relevance-{today}.json"
     out.write_text(json.dumps(relevance, indent=1) + "\n")
     print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+    headline = headline_report([(c, g) for _, c, g in corpora])
+    out = RESULTS / f"accuracy-headline-figures-{today}.json"
+    out.write_text(json.dumps(headline, indent=1) + "\n")
+    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+
+def headline_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
+    """The headline-figure ranker, refitted and cross-validated on these corpora (leave one event
+    out), beside its in-sample numbers and the hand-written rule's, in process (no Redis)."""
+    from bench.fit_headline import measure as measure_headline
+
+    report = measure_headline(corpora)["report"]
+    print("\n== headline figures by value, ranker (attack reports of the corpora above, in process)")
+    columns = ("rule", "cross_validated", "in_sample", "rule_with_statistic_added",
+               "cross_validated_with_statistic_added")  # fmt: skip
+    labels = ("rule", "ranker, out of sample", "ranker, in sample", "rule +statistic", "ranker +statistic (oos)")
+    print(f"{'':16}" + "".join(f"{label:>25}" for label in labels))
+    for figure in ("killed", "injured", "children_killed", "all"):
+        print(f"{figure:16}" + "".join(f"{report[c][figure]['right']:>25}" for c in columns))
+    print("(+statistic: each article with a made-up war-wide or period count added; see bench/fit_headline.py)")
+    return report
 
 
 def relevance_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:

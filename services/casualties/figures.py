@@ -8,7 +8,8 @@ again); what words mean lives in data/lexicon.json (lexicon.py). One number's tr
                    (children, civilians, ...), whether it is a part, a sum of parts or an update;
 3. attribution.py  attribute it: who says it, and whether that is a party's disputed claim;
 4. scope.py        scope it: this incident, another one, a statistic, or an earlier count;
-5. headline.py     select the headline figures from what is left.
+5. headline.py     select the headline figures: ranking.py's fitted ranker chooses among the
+                   claims that could be a toll (data/headline.json, `make fit-headline`).
 
 Every claim stays in the message, with the reason it was not chosen, for provenance.
 """
@@ -30,7 +31,7 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
     drafts = attribute_claims(drafts, doc, article)
     drafts = scope_claims(drafts, doc, article)
     claims = [draft.claim for draft in drafts]
-    headline_end = len(article.headline) if article.headline and article.text.startswith(article.headline) else 0
+    headline_end = headline_end_of(article)
     return FiguresArticle(
         meta=article.meta,
         headline=article.headline,
@@ -46,3 +47,8 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
         text_sample=article.text[:2000],
         terms=article.terms,
     )
+
+
+def headline_end_of(article: EntityArticle) -> int:
+    """Where the headline ends in the text, when the text starts with it; else 0."""
+    return len(article.headline) if article.headline and article.text.startswith(article.headline) else 0
