@@ -16,6 +16,7 @@ Passes, in order:
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -196,13 +197,66 @@ def _is_modifier(span: Span) -> bool:
 
 
 def _not_a_place_name(span: Span) -> bool:
-    """'Ukrainian village' is no village called Ukrainian; 'the Red Sea' is no place of an attack."""
+    """'Ukrainian village' is no village called Ukrainian; 'the Red Sea' or 'the Middle East' is no
+    place of an attack; nor is a news agency's credit, a month or a building (_is_credit,
+    _is_date, _is_facility)."""
     features = set(place_knowledge()["feature_words"])
     return (
         (span.text in actor_knowledge()["demonyms"] and not lookup(span.text))
         or any(t.text in features for t in span)
+        or place_key(span.text.removeprefix("the ")) in _world_regions()
         or _is_modifier(span)
+        or _is_credit(span)
+        or _is_date(span)
+        or _is_facility(span)
     )
+
+
+@cache
+def _world_regions() -> frozenset[str]:
+    return frozenset(place_key(name) for name in place_knowledge()["world_regions"])
+
+
+DASHES = {"-", "--", "—", "–"}
+MONTHS = {m.lower() for m in (*calendar.month_name[1:], *calendar.month_abbr[1:], "Sept")}
+
+
+def _is_credit(span: Span) -> bool:
+    """'BEIJING, Nov. 3 (Xinhua) --', 'DUBAI, April 18 /TASS/ -': a name in parentheses or slashes
+    before a dateline's dash is the agency that filed the story, whatever town shares its name."""
+    doc = span.doc
+    if span.start == 0 or span.end + 1 >= len(doc):
+        return False
+    opening, closing, after = doc[span.start - 1].text, doc[span.end].text, doc[span.end + 1].text
+    return (opening, closing) in (("(", ")"), ("/", "/")) and after in DASHES
+
+
+def _is_date(span: Span) -> bool:
+    """'Nov 14', 'Sept. 3': a month with its day is a date, whatever town shares its name."""
+    doc = span.doc
+    following = doc[span.end] if span.end < len(doc) else None
+    return span.text.rstrip(".").lower() in MONTHS and following is not None and following.like_num
+
+
+def _is_facility(span: Span) -> bool:
+    """'the Okhmatdyt children's hospital', 'Shahwani Stadium': a name the gazetteer does not know,
+    that ends in or stands before a building's noun, names the building; the place of the attack is
+    the town it stands in. A known town before such a noun ('the Kyiv hospital') stays a town."""
+    if lookup(span.text):
+        return False
+    buildings = set(place_knowledge()["facility_nouns"])
+    if span[-1].lower_ in buildings:
+        return True
+    for token in span.doc[span.end : span.end + FACILITY_REACH]:
+        if token.lower_ in buildings:
+            return True
+        if not (token.is_lower or token.text in ("'s", "’s")) or token.is_punct:
+            return False
+    return False
+
+
+FACILITY_REACH = 3
+"""How far after the name its building's noun may stand ('Okhmatdyt children's hospital')."""
 
 
 def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:

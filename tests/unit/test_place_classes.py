@@ -1,0 +1,58 @@
+"""Classes of place errors found on real articles nobody here had read, each on sentences of our own:
+the main place, and names that must not become places at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.unit.test_entity_labels import entities_of
+
+# (text, main place, names that are no place of this article)
+CLASSES: list[tuple[str, str, set[str]]] = [
+    (  # a news agency's credit in the dateline, though a town shares its name
+        "BEIJING, Nov. 3 (Xinhua) -- A missile strike on the city of Kharkiv killed five people on Sunday, "
+        "Ukrainian officials said.",
+        "Kharkiv",
+        {"Xinhua", "Nov"},
+    ),
+    (  # the same in slashes
+        "DUBAI, April 18 /TASS/ - A drone struck a fuel depot in Sevastopol overnight, the governor said.",
+        "Sevastopol",
+        {"TASS"},
+    ),
+    (  # a month and its day, without a place before them
+        "Nov 14 (Reuters) - Russian shelling killed three people in Kherson on Thursday, the governor said.",
+        "Kherson",
+        {"Nov", "Reuters"},
+    ),
+    (  # a building the gazetteer does not know, before its noun
+        "A drone struck the Okhmatdyt children's hospital in Kyiv on Monday, killing two people, the mayor said.",
+        "Kyiv",
+        {"Okhmatdyt"},
+    ),
+    (  # a building named with its noun
+        "A blast ripped through the Rahmani Stadium in Peshawar during a match, killing six spectators.",
+        "Peshawar",
+        {"Rahmani Stadium", "Rahmani"},
+    ),
+    (  # a part of the world
+        "An Israeli air strike on a school in Khan Younis killed 16 people, raising tensions across the Middle East.",
+        "Khan Younis",
+        {"Middle East"},
+    ),
+    (  # a capital named as the target of pressure, after the attack's city
+        "A Russian missile strike on Kyiv killed eight people overnight, officials said. Western leaders called "
+        "for increased pressure on Moscow.",
+        "Kyiv",
+        set(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "main", "not_places"), CLASSES)
+def test_place_classes_found_on_unseen_articles(nlp: Any, text: str, main: str, not_places: set[str]) -> None:
+    (entities,) = entities_of(nlp, [text])
+    assert entities.main_location is not None and entities.main_location.name == main
+    assert not {p.name for p in entities.places} & not_places
