@@ -68,6 +68,8 @@ class Mention:
 
 
 MAX_NOUN_WORDS = 3  # "local government area"
+LEADING_WORDS = {"the", "at", "in", "on", "near", "from", "outside", "inside"}
+"""Words a name's span may open with that are no part of the name."""
 NAME_PARTICLES = {"al", "el", "-", "'"}
 
 
@@ -266,8 +268,8 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
     not_places = {place_key(w) for w in place_knowledge()["not_places"]}
 
     def add(span: Span, noun: str | None, sure: bool) -> None:
-        if span[0].lower_ == "the":
-            span = span[1:]
+        while len(span) > 1 and span[0].lower_ in LEADING_WORDS:
+            span = span[1:]  # "At Adam Kolo, a ...": a capitalised preposition opening the sentence
         while len(span) > 1 and place_noun_at(doc, span.end - 1) is not None and span[-1].is_title:
             span = span[:-1]  # "Pazigyi Village" is Pazigyi
         if not len(span):
@@ -480,24 +482,28 @@ def _in_caption(span: Span) -> bool:
 
 def _place_the_unplaced(candidates: dict[tuple[str, str], Candidate]) -> None:
     """A village the gazetteer lacks lies by the known place named in the same sentence ('the
-    al-Mawasi area west of Khan Younis', 'Hroza, Kharkiv Oblast'): it takes that place's
-    coordinates and admin code, so incident matching can tell how near it is to another report's."""
+    al-Mawasi area west of Khan Younis', 'Hroza, Kharkiv Oblast'), else by the town the article
+    names most in its country (a district of the city the story is about: 'Sariab' in a Quetta
+    story): it takes that place's coordinates and admin code, so incident matching can tell how
+    near it is to another report's."""
     known = [
         c for c in candidates.values() if c.place.lat is not None and c.place.kind in ("village", "city", "region")
     ]
     for candidate in candidates.values():
         if candidate.place.lat is not None:
             continue
-        beside = [
-            c
-            for c in known
-            if c.sentences & candidate.sentences and c.place.country_code == candidate.place.country_code
-        ]
+        same_country = [c for c in known if c.place.country_code == candidate.place.country_code]
+        beside = [c for c in same_country if c.sentences & candidate.sentences]
+        towns = [c for c in same_country if c.place.kind in ("village", "city")]
         if beside:
             anchor = min(beside, key=lambda c: SPECIFICITY[c.place.kind]).place
-            candidate.place = candidate.place.model_copy(
-                update={"lat": anchor.lat, "lon": anchor.lon, "admin1_code": anchor.admin1_code}
-            )
+        elif towns:
+            anchor = max(towns, key=lambda c: (c.place.mentions, c.score)).place
+        else:
+            continue
+        candidate.place = candidate.place.model_copy(
+            update={"lat": anchor.lat, "lon": anchor.lon, "admin1_code": anchor.admin1_code}
+        )
 
 
 def _weight(span: Span, lead: set[int], attack: set[int]) -> tuple[float, bool]:

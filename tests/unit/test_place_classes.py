@@ -56,3 +56,25 @@ def test_place_classes_found_on_unseen_articles(nlp: Any, text: str, main: str, 
     (entities,) = entities_of(nlp, [text])
     assert entities.main_location is not None and entities.main_location.name == main
     assert not {p.name for p in entities.places} & not_places
+
+
+def test_an_unknown_area_lies_by_the_town_the_story_names_most(nlp: Any) -> None:
+    """An area the gazetteer lacks, named in no sentence with a known town, takes the coordinates
+    of the town the article names most in its country, so that matching finds it near that town's
+    reports (it was 'same country' and split one attack in two)."""
+    (entities,) = entities_of(
+        nlp,
+        [
+            "A suicide bomber struck a rally in the Zarghun area on Tuesday, killing 15 people. Police in Quetta "
+            "said the bomber walked up to the stage. Quetta hospitals declared an emergency."
+        ],
+    )
+    main = entities.main_location
+    quetta = next(p for p in entities.places if p.name == "Quetta")
+    assert main is not None and main.name == "Zarghun" and main.geonames_id is None
+    assert (main.lat, main.lon, main.admin1_code) == (quetta.lat, quetta.lon, quetta.admin1_code)
+
+
+def test_a_capitalised_preposition_is_no_part_of_a_name(nlp: Any) -> None:
+    (entities,) = entities_of(nlp, ["At Bulabulin, a ward of Maiduguri, a bomb killed ten people on Tuesday."])
+    assert not [p.name for p in entities.places if p.name.lower().startswith("at ")]
