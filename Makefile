@@ -8,12 +8,14 @@ STAMP := $(VENV)/.installed
 
 # Everything installs from requirements.lock, the whole dependency tree pinned (`make lock`
 # refreshes it from pyproject.toml), so a fresh machine gets what CI tested.
-$(STAMP): pyproject.toml requirements.lock
+$(STAMP): pyproject.toml requirements.lock services/web/package-lock.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	$(BIN)/python -m services.places  # the gazetteer's compact table, built once (~/.cache/incidentfeed)
+	@command -v npm >/dev/null || { echo "make: npm (Node.js) is needed for the web page's map outlines: apt-get install nodejs npm"; exit 1; }
+	npm ci --prefix services/web --no-audit --no-fund --silent  # the page's pinned assets (package-lock.json)
 	touch $(STAMP)
 
 run: $(STAMP) ## the main job on the bundled examples (starts a private Redis if none is set)
@@ -55,4 +57,4 @@ lock: ## re-resolve requirements.lock from pyproject.toml (needs network)
 		--universal --quiet -o requirements.lock
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info feed.jsonl
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info feed.jsonl services/web/node_modules

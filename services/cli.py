@@ -10,13 +10,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import orjson
 import redis
 import typer
+from redis.asyncio import Redis as AsyncRedis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -232,10 +233,21 @@ def run(
             "stages get one per four entity replicas)."
         ),
     ] = "auto",
+    serve_page: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Afterwards, serve the feed and the page at http://HOST:PORT/ until Ctrl-C (a private Redis "
+            "stays up meanwhile).",
+        ),
+    ] = False,
+    host: Annotated[str, typer.Option(help="With --serve: the address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="With --serve: the port to listen on.")] = 8080,
 ) -> None:
     """The main job: start the workers, ingest PATHS, wait, write the feed, stop.
 
-    Without INCIDENTFEED_REDIS_URL a private redis-server is started and removed afterwards.
+    Without INCIDENTFEED_REDIS_URL a private redis-server is started and removed afterwards
+    (after serving, with --serve).
     """
     settings = _settings()
     entity_replicas = _entity_replicas(replicas)
@@ -265,13 +277,16 @@ def run(
                 f"{first_s:.1f} s after the workers started (model loading included), all done in "
                 f"{time.time() - started:.1f} s[/dim]"
             )
-    lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
-    if out is None:
-        sys.stdout.buffer.write(lines)
-        sys.stdout.flush()
-    else:
-        out.write_bytes(lines)
-    _summarise(events, dead, skipped, len(articles), out)
+        lines = b"".join(orjson.dumps(event) + b"\n" for event in events)
+        if out is None:
+            sys.stdout.buffer.write(lines)
+            sys.stdout.flush()
+        else:
+            out.write_bytes(lines)
+        _summarise(events, dead, skipped, len(articles), out)
+        if serve_page:
+            err.print(f"[bold]The feed and its page: http://{host}:{port}/[/bold] (Ctrl-C stops)")
+            _serve(lambda: AsyncRedis.from_url(url), settings, host, port)
 
 
 def _entity_replicas(value: str) -> int:
@@ -564,17 +579,20 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
 ) -> None:
-    """Serve the feed read-only over HTTP: /v1/incidents, /v1/stream (SSE), /docs."""
-    import uvicorn
-
-    from services.publisher.reader import create_reader
+    """Serve the feed read-only over HTTP: the page at /, /v1/incidents, /v1/stream (SSE), /docs."""
     from services.runtime.sentinel import async_client
 
     _pipeline_client()
     settings = _settings()
-    reader = create_reader(
-        lambda: async_client(settings), rate=settings.reader_rate, burst=int(2 * settings.reader_rate)
-    )
+    _serve(lambda: async_client(settings), settings, host, port)
+
+
+def _serve(client: Callable[[], AsyncRedis], settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from services.publisher.reader import create_reader
+
+    reader = create_reader(client, rate=settings.reader_rate, burst=int(2 * settings.reader_rate))
     uvicorn.run(
         reader, host=host, port=port, log_level=settings.log_level.lower(),
         h11_max_incomplete_event_size=16_384, limit_concurrency=200,

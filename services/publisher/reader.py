@@ -1,8 +1,10 @@
 """A small read-only HTTP reader of the feed, for consumers who cannot reach Redis.
 
-GET /v1/incidents, /v1/incidents/{id}, /v1/incidents/{id}/revisions, and Server-Sent Events at
-/v1/stream that resume from Last-Event-ID (the feed.v1 entry id). OpenAPI at /openapi.json.
-It only ever reads: the compacted view, the revision history and the feed stream.
+GET /v1/incidents, /v1/incidents/{id}, /v1/incidents/{id}/revisions, downloads of the current
+incidents at /v1/incidents.geojson and /v1/incidents.csv, and Server-Sent Events at /v1/stream
+that resume from Last-Event-ID (the feed.v1 entry id). OpenAPI at /openapi.json; the page a
+person watches at / (services/web). It only ever reads: the compacted view, the revision
+history and the feed stream.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sse_starlette.sse import EventSourceResponse
 
 from services.contracts import FEED_EVENT_FIELD, FEED_SCHEMA_VERSION, LATEST_VIEW_KEY, FeedEvent, Incident, Stream
+from services.publisher.export import incidents_csv, incidents_geojson
 from services.publisher.feed import HISTORY_KEY
+from services.web.page import OWN_CSP_PATHS, SECURITY_HEADERS, add_page
 
 MAX_PAGE = 500
 STREAM_ID = r"^(\$|0|\d+-\d+)$"
@@ -84,9 +88,18 @@ def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: i
             return JSONResponse(
                 {"detail": f"too many requests: at most {rate:g} a second per client"},
                 status_code=429,
-                headers={"Retry-After": "1"},
+                headers={"Retry-After": "1"} | SECURITY_HEADERS,
             )
-        return await call_next(request)
+        response = await call_next(request)
+        if not request.url.path.startswith(OWN_CSP_PATHS):
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def current_incidents() -> list[dict[str, Any]]:
+        """The latest revision of every incident, most recently updated first, merged ones left out."""
+        events = [orjson.loads(raw) for raw in await state["redis"].hvals(LATEST_VIEW_KEY)]
+        current = (e["data"] for e in events if not e["data"].get("merged_into"))
+        return sorted(current, key=lambda i: i["updated_at"], reverse=True)
 
     @app.get("/v1/incidents", response_model=IncidentPage)
     async def list_incidents(
@@ -94,10 +107,21 @@ def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: i
     ) -> dict[str, Any]:
         """The latest revision of every incident, most recently updated first (merged ones left out:
         GET /v1/incidents/{id} still answers for them, with `merged_into` naming the survivor)."""
-        events = [orjson.loads(raw) for raw in await state["redis"].hvals(LATEST_VIEW_KEY)]
-        current = (e["data"] for e in events if not e["data"].get("merged_into"))
-        incidents = sorted(current, key=lambda i: i["updated_at"], reverse=True)
+        incidents = await current_incidents()
         return {"total": len(incidents), "offset": offset, "incidents": incidents[offset : offset + limit]}
+
+    @app.get("/v1/incidents.geojson", responses={200: {"content": {"application/geo+json": {}}}})
+    async def download_geojson() -> Response:
+        """Every current incident as a GeoJSON FeatureCollection: a Point at its place, with the CSV's columns."""
+        body = orjson.dumps(incidents_geojson(await current_incidents()))
+        return Response(body, media_type="application/geo+json", headers=_download("incidents.geojson"))
+
+    @app.get("/v1/incidents.csv", responses={200: {"content": {"text/csv": {}}}})
+    async def download_csv() -> Response:
+        """Every current incident as a CSV row: id, event date, country, admin1, place, lat/lon, event type,
+        weapons, killed and injured (low/best/high), reports, first and last seen, revision."""
+        body = incidents_csv(await current_incidents())
+        return Response(body, media_type="text/csv; charset=utf-8", headers=_download("incidents.csv"))
 
     @app.get(
         "/v1/incidents/{incident_id}", response_model=Incident, responses={404: {"description": "No such incident"}}
@@ -153,4 +177,9 @@ def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: i
         await state["redis"].ping()
         return {"status": "ok"}
 
+    add_page(app)
     return app
+
+
+def _download(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}

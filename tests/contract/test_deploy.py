@@ -112,3 +112,17 @@ def test_the_entity_stage_asks_for_the_memory_that_make_bench_measured() -> None
     assert (
         request.endswith("Mi") and int(request[:-2]) >= 512
     )  # peak RSS 402 MB in make bench on 2 cores, and room for long batches
+
+
+def test_the_image_carries_the_pages_npm_assets_where_the_page_looks() -> None:
+    """The image installs the package (not editable): the npm files must be copied to vendor/,
+    under the names page.py falls back to, from the lock `make` uses."""
+    from services.web.page import VENDOR
+
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "COPY services/web/package.json services/web/package-lock.json" in dockerfile and "npm ci" in dockerfile
+    for package_file in ("world-atlas/countries-50m.json", "topojson-client/dist/topojson-client.min.js"):
+        assert f"/web/node_modules/{package_file}" in dockerfile
+    assert f"./services/{VENDOR.parent.name}/{VENDOR.name}/" in dockerfile
+    pyproject = (DEPLOY.parent / "pyproject.toml").read_text()
+    assert '"static/*", "vendor/*"' in pyproject  # both travel with the installed package

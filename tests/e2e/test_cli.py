@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
+
+from services.runtime.redis_server import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -136,3 +141,33 @@ def test_deadletter_list_replay_and_drop(redis_url: str, redis_client: redis.Red
     assert unfiltered.returncode == 2 and "--all" in unfiltered.stderr and redis_client.xlen(Stream.DEADLETTER) == 1
     dropped = incidentfeed("deadletter", "drop", "--all", redis_url=redis_url)
     assert dropped.returncode == 0 and redis_client.xlen(Stream.DEADLETTER) == 0
+
+
+def test_run_then_serve_shows_the_examples_page_until_interrupted(tmp_path: Path) -> None:
+    """The README's way to look at the page: `incidentfeed run examples --serve`, with a private
+    Redis that lives while the page is served and goes with Ctrl-C."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "INCIDENTFEED_REDIS_URL"} | {"INCIDENTFEED_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "run", "examples", "--out", str(tmp_path / "feed.jsonl"),
+         "--serve", "--port", str(port)],
+        env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, "run --serve did not start serving"
+        time.sleep(0.5)
+    listed = httpx.get(f"{base}/v1/incidents").json()
+    written = [json.loads(line) for line in (tmp_path / "feed.jsonl").read_text().splitlines()]
+    assert listed["total"] == len({e["data"]["incident_id"] for e in written}) > 0
+    assert "incidentfeed" in httpx.get(f"{base}/").text
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr[-2000:]
+    assert "Traceback" not in stderr
