@@ -75,3 +75,37 @@ def test_making_an_optional_field_required_breaks(incident_schema: dict) -> None
     newer = copy.deepcopy(incident_schema)
     newer["required"] = [*newer.get("required", []), "perpetrator"]
     assert any("perpetrator" in p for p in breaking_changes(incident_schema, newer))
+
+
+# The v1 feed contract as published (2026-11-30; every change since the first release was
+# additive: breaking_changes from the first commit's schemas to these finds nothing). Frozen
+# here, not regenerated: a change to services/contracts.py that a v1 consumer would trip on
+# fails below, whatever `make schemas` writes.
+BASELINE = {
+    "feed/v1/incident.json": "baseline/feed.v1.incident.json",
+    "feed/v1/event.json": "baseline/feed.v1.event.json",
+}
+
+
+def breaks_of_the_published_v1(generated: dict[str, dict]) -> list[str]:
+    from pathlib import Path
+
+    here = Path(__file__).parent
+    problems = []
+    for current, frozen in BASELINE.items():
+        baseline = json.loads((here / frozen).read_text())
+        problems += [f"{current}: {p}" for p in breaking_changes(baseline, generated[current])]
+    return problems
+
+
+def test_the_code_keeps_every_field_of_the_published_v1_feed() -> None:
+    assert breaks_of_the_published_v1(generated_schemas()) == [], "a v1 consumer would break: make it v2"
+
+
+def test_the_guard_sees_a_field_removed_from_the_code() -> None:
+    """What a newcomer tried: Report.title taken out of the model. The schema the code then
+    generates is caught against the frozen v1, not against a regenerated copy."""
+    generated = copy.deepcopy(generated_schemas())
+    incident = generated["feed/v1/incident.json"]
+    del incident["$defs"]["Report"]["properties"]["title"]
+    assert any("reports[].title" in p for p in breaks_of_the_published_v1(generated))
