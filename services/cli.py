@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, SkippedArticle, StageName, Stream
+from services.contracts import LATEST_VIEW_KEY, MENTION_MARK, DeadLetterReason, SkippedArticle, StageName, Stream
 from services.ingest import RETRIES_ON_A_LOST_CONNECTION, ArticleInput, InputError, NotOnAReplica, push, read_inputs
 from services.runtime.redis_server import RedisUnavailable, private_redis
 from services.runtime.settings import Settings, SettingsError, load_settings
@@ -647,8 +647,9 @@ def deadletter_replay(
         list[str] | None,
         typer.Option(
             "--reason",
-            help="Only dead letters with this reason (repeatable). Default: those a fix can cure, "
-            "max_deliveries_exceeded and stage_error; refused input would only come back.",
+            help="Only dead letters with this reason (repeatable): "
+            + ", ".join(DeadLetterReason)
+            + ". Default: those a fix can cure (max_deliveries_exceeded); refused input would only come back.",
         ),
     ] = None,
     entry_id: IdOption = None,

@@ -552,15 +552,17 @@ class FeedEvent(Message):
 
 # ---------------------------------------------------------------------------- deadletter
 
-DeadLetterReason = Annotated[
-    str,
-    Field(
-        description=(
-            "A stable code: invalid_message, unsupported_language, empty_after_cleaning, "
-            "too_large, no_location, stage_error, max_deliveries_exceeded"
-        )
-    ),
-]
+
+class DeadLetterReason(StrEnum):
+    """Why a stage gave up on an input: a stable code, one per cause a stage really emits."""
+
+    INVALID_MESSAGE = "invalid_message"
+    """The stream entry is not the stage's input model (no payload, bad JSON, failed validation)."""
+    UNSUPPORTED_LANGUAGE = "unsupported_language"
+    EMPTY_AFTER_CLEANING = "empty_after_cleaning"
+    TOO_LARGE = "too_large"
+    MAX_DELIVERIES_EXCEEDED = "max_deliveries_exceeded"
+    """The stage failed on it this many times (a bug or an outage): a fix can cure it."""
 
 
 class DeadLetter(Message):
@@ -578,9 +580,9 @@ class DeadLetter(Message):
 class Rejected(Exception):
     """A stage's deterministic refusal of one input: it goes to `deadletter` with `reason`."""
 
-    def __init__(self, reason: str, error: str) -> None:
+    def __init__(self, reason: DeadLetterReason | str, error: str) -> None:
         super().__init__(error)
-        self.reason = reason
+        self.reason = DeadLetterReason(reason)  # an unknown code is a programming error, caught here
         self.error = error
 
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import redis
 
-from services.contracts import PAYLOAD_FIELD, DeadLetter, StageName, Stream
+from services.contracts import PAYLOAD_FIELD, DeadLetter, DeadLetterReason, StageName, Stream
 from services.runtime.streams import as_text
 
 # Reasons a replay can cure: a stage crashed on the entry. Refused input (bad JSON, another
 # language, too large, no text) would only come back with the same reason.
-CURABLE_REASONS = ("max_deliveries_exceeded", "stage_error")
+CURABLE_REASONS = (DeadLetterReason.MAX_DELIVERIES_EXCEEDED,)
 
 
 @dataclass(frozen=True)
