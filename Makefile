@@ -38,6 +38,7 @@ schemas: $(STAMP) ## regenerate schemas/ from services/contracts.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.copies
 
 accuracy: $(STAMP) ## incident, place and figure accuracy on the development set and the seeds (../shared)
 	$(BIN)/python -m bench.accuracy

@@ -87,10 +87,21 @@ class Decision:
     absorbed: tuple[str, ...] = ()  # for "merge": incidents this article shows to be the same event
 
 
+class NotedCopy(BaseModel):
+    """A syndicated copy as dedup keeps it: apart from its incident's record (store.py files it in
+    a list per incident), so that noting one costs the same however many came before it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    report: str = Field(description="The article id of the report it copies.")
+    syndicated: SyndicatedCopy
+
+
 @dataclass(frozen=True)
 class Applied:
     record: IncidentRecord
     material: bool  # False: a syndicated copy was noted; no revision, nothing published
+    copy: NotedCopy | None = None  # for a copy: what to note, apart from the record
 
 
 def country_of(article: FiguresArticle) -> str:
@@ -377,7 +388,8 @@ def brings_new_figure(article: FiguresArticle, record: IncidentRecord) -> bool:
     return any((name, f.value, f.qualifier) not in known for name, f in article.figures.items())
 
 
-def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, original: str) -> IncidentRecord:
+def noted_copy(article: FiguresArticle, record: IncidentRecord, original: str) -> NotedCopy:
+    """The article as a syndicated copy of the report `original` (or of the report a copy copies)."""
     copy = SyndicatedCopy(
         article_id=article.meta.article_id, outlet=article.meta.outlet, url=article.meta.url,
         published_at=article.meta.published_at,
@@ -388,12 +400,37 @@ def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, origin
             (r.article_id for r in record.incident.reports if any(c.article_id == original for c in r.syndicated)),
             report_ids[0],
         )
-    reports = [
-        r.model_copy(update={"syndicated": [*r.syndicated, copy]}) if r.article_id == original else r
-        for r in record.incident.reports
-    ]
-    incident = record.incident.model_copy(update={"reports": reports})
-    return record.model_copy(update={"incident": incident, "evidence": [*record.evidence, evidence_of(article)]})
+    return NotedCopy(report=original, syndicated=copy)
+
+
+def with_copies(incident: Incident, copies: list[NotedCopy]) -> Incident:
+    """The incident as the feed shows it: each report lists its syndicated copies (those kept apart
+    from the record, after any a record stored before they were kept apart still carries)."""
+    if not copies:
+        return incident
+    by_report: dict[str, list[SyndicatedCopy]] = {}
+    report_ids = {r.article_id for r in incident.reports}
+    first = incident.reports[0].article_id if incident.reports else None
+    for noted in copies:
+        original = noted.report if noted.report in report_ids else first
+        if original is not None:
+            by_report.setdefault(original, []).append(noted.syndicated)
+    reports = []
+    for report in incident.reports:
+        extra = by_report.get(report.article_id)
+        if extra:
+            listed = {c.article_id for c in report.syndicated}
+            report = report.model_copy(
+                update={"syndicated": [*report.syndicated, *(c for c in extra if c.article_id not in listed)]}
+            )
+        reports.append(report)
+    return incident.model_copy(update={"reports": reports})
+
+
+def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, original: str) -> IncidentRecord:
+    """The record as the feed would show it with the copy (pure callers; the store keeps copies apart)."""
+    noted = noted_copy(article, record, original)
+    return record.model_copy(update={"incident": with_copies(record.incident, [noted])})
 
 
 def revise_for_copies(record: IncidentRecord) -> IncidentRecord:
@@ -428,7 +465,8 @@ def apply(article: FiguresArticle, decision: Decision, record: IncidentRecord | 
     if decision.action == "repeat":
         return None
     if record is not None and decision.duplicate_of and not brings_new_figure(article, record):
-        return Applied(note_syndicated_copy(article, record, decision.duplicate_of), material=False)
+        noted = noted_copy(article, record, decision.duplicate_of)
+        return Applied(record.model_copy(update={"incident": with_copies(record.incident, [noted])}), False, noted)
     now = utc_now()
     report = Report(
         article_id=article.meta.article_id, url=article.meta.url, outlet=article.meta.outlet,

@@ -4,7 +4,9 @@ Keys (all live only while their incident is open: `close_idle_incidents` removes
 keys when no report has changed it for the horizon, INCIDENTFEED_INCIDENT_HORIZON_DAYS):
 `dedup:dated:<country>` (sorted set of the open incidents of a country whose day is known,
 scored by that day), `dedup:undated:<country>` (the others, scored by their last update),
-`dedup:incident:<id>` (an IncidentRecord as JSON), `dedup:article:<article_id>` (which
+`dedup:incident:<id>` (an IncidentRecord as JSON), `dedup:copies:<id>` (its syndicated
+copies, a list of NotedCopy JSON: kept apart from the record, so that noting a copy is one
+RPUSH however many came before it; the feed's revisions list them all), `dedup:article:<article_id>` (which
 incident took it) and `dedup:lsh:<band>:<digest>` (the near-duplicate index's buckets: sets
 of article ids, NearDuplicateIndex). Candidates for an article are the incidents of its
 country within a few days of its own day (or the most recent, where a day is unknown on either
@@ -21,6 +23,7 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -36,12 +39,14 @@ from services.dedup.cluster import (
     NEAR_DUPLICATE_SIMILARITY,
     Decision,
     IncidentRecord,
+    NotedCopy,
     apply,
     country_of,
     decide,
     evidence_of,
     merge,
     revise_for_copies,
+    with_copies,
 )
 
 CANDIDATES = 50
@@ -51,6 +56,7 @@ DATED_KEY = "dedup:dated:{}"
 UNDATED_KEY = "dedup:undated:{}"
 INCIDENT_KEY = "dedup:incident:{}"
 ARTICLE_KEY = "dedup:article:{}"
+COPIES_KEY = "dedup:copies:{}"
 COPIES_DUE_KEY = "dedup:copies-due"
 """Sorted set: incidents holding syndicated copies the feed does not show yet, scored by when to publish."""
 TOUCHED_KEY = "dedup:touched"
@@ -73,6 +79,7 @@ class DecodedRecords:
     def __init__(self, size: int = 256) -> None:
         self.size = size
         self._by_json: OrderedDict[bytes, IncidentRecord] = OrderedDict()
+        self._json_of: dict[str, bytes] = {}  # incident id -> the one version kept for it
 
     def decode(self, raw: bytes) -> IncidentRecord:
         record = self._by_json.get(raw)
@@ -89,9 +96,15 @@ class DecodedRecords:
         return raw
 
     def _remember(self, raw: bytes, record: IncidentRecord) -> None:
+        older = self._json_of.get(record.incident_id)
+        if older is not None and older != raw:
+            self._by_json.pop(older, None)  # at most one decoded version per incident
+        self._json_of[record.incident_id] = raw
         self._by_json[raw] = record
         if len(self._by_json) > self.size:
-            self._by_json.popitem(last=False)
+            _, evicted = self._by_json.popitem(last=False)
+            if self._json_of.get(evicted.incident_id) not in self._by_json:
+                self._json_of.pop(evicted.incident_id, None)
 
 
 RECORDS = DecodedRecords()
@@ -214,10 +227,29 @@ async def incidents_of(pipe: Pipeline, article_ids: list[str]) -> list[str]:
     return sorted({f.decode() for f in found if f})
 
 
-def outcome(
-    article: FiguresArticle, decision: Decision, candidates: list[IncidentRecord]
-) -> tuple[list[IncidentChange], list[IncidentRecord]]:
-    """The changes to publish and the records to store for one decision (pure)."""
+@dataclass
+class Outcome:
+    """What one decision changes (pure): changes to publish, records to store, a copy to note."""
+
+    changes: list[IncidentChange] = field(default_factory=list)
+    records: list[IncidentRecord] = field(default_factory=list)
+    copy: tuple[IncidentRecord, NotedCopy] | None = None  # the incident (unchanged) and the copy it gains
+    absorbed: tuple[str, ...] = ()  # for a merge: the incidents whose copies move to the survivor
+
+    def as_shown(self) -> tuple[list[IncidentChange], list[IncidentRecord]]:
+        """Changes and records as a caller without the store sees them: a noted copy inside its
+        incident's record (what simulations and property tests of the pure functions keep)."""
+        if self.copy is None:
+            return self.changes, self.records
+        record, noted = self.copy
+        return self.changes, [
+            *self.records,
+            record.model_copy(update={"incident": with_copies(record.incident, [noted])}),
+        ]
+
+
+def outcome(article: FiguresArticle, decision: Decision, candidates: list[IncidentRecord]) -> Outcome:
+    """The changes to publish, the records to store and the copy to note for one decision (pure)."""
     by_id = {c.incident_id: c for c in candidates}
     article_id = article.meta.article_id
     if decision.action == "merge":
@@ -230,15 +262,26 @@ def outcome(
         ]
         survivor = merged.survivor.record
         changes.append(IncidentChange(change="updated", incident=survivor.incident, article_id=article_id))
-        return changes, [*merged.absorbed, survivor]
+        return Outcome(changes, [*merged.absorbed, survivor], absorbed=decision.absorbed)
     current = by_id.get(decision.incident_id)
     applied = apply(article, decision, current)
     if applied is None:
-        return [], []
-    if not applied.material:
-        return [], [applied.record]
+        return Outcome()
+    if not applied.material and applied.copy is not None and current is not None:
+        return Outcome(copy=(current, applied.copy))
     kind = "created" if current is None else "updated"
-    return [IncidentChange(change=kind, incident=applied.record.incident, article_id=article_id)], [applied.record]
+    change = IncidentChange(change=kind, incident=applied.record.incident, article_id=article_id)
+    return Outcome([change], [applied.record])
+
+
+async def copies_of(pipe: Pipeline, incident_ids: list[str]) -> dict[str, list[NotedCopy]]:
+    """The copies noted for each incident, WATCHed: a copy noted meanwhile makes the decision retry."""
+    keys = [COPIES_KEY.format(i) for i in incident_ids]
+    if not keys:
+        return {}
+    await pipe.watch(*keys)
+    return {i: [NotedCopy.model_validate_json(raw) for raw in await pipe.lrange(k, 0, -1)]
+            for i, k in zip(incident_ids, keys, strict=True)}  # fmt: skip
 
 
 async def record_article(
@@ -249,17 +292,25 @@ async def record_article(
     near_duplicates: NearDuplicateIndex | None = None,
     copy_quiet_s: float = 10.0,
 ) -> tuple[Decision, list[IncidentChange]]:
-    """Decide and remember atomically; `publish(pipe, changes)` adds the stage's own writes."""
+    """Decide and remember atomically; `publish(pipe, changes)` adds the stage's own writes.
+
+    A syndicated copy that brings nothing new costs the same whatever its story's size: one
+    RPUSH to its incident's copies, its article key, and the incident's due time; the record is
+    not rewritten. Every revision published lists all the incident's copies."""
     country = country_of(article)
     evidence = evidence_of(article)
     hashvalues = evidence.minhash
+    article_key = ARTICLE_KEY.format(article.meta.article_id)
     similar = await near_duplicates.similar_articles(redis, hashvalues) if near_duplicates else []
     async with redis.pipeline(transaction=True) as pipe:
         while True:
             try:
-                candidates = await load_candidates(
-                    pipe, country, evidence.date or evidence.reported, (ARTICLE_KEY.format(article.meta.article_id),)
-                )
+                candidates = await load_candidates(pipe, country, evidence.date or evidence.reported, (article_key,))
+                if (taken := await pipe.get(article_key)) is not None:  # a redelivery, a copy's too
+                    pipe.multi()
+                    publish(pipe, [])
+                    await pipe.execute()
+                    return Decision("repeat", taken.decode(), 1.0, "this article is already recorded"), []
                 known = {c.incident_id for c in candidates}
                 extra = [i for i in await incidents_of(pipe, similar) if i not in known]
                 if extra:
@@ -267,21 +318,42 @@ async def record_article(
                     await pipe.watch(*keys)
                     candidates += [RECORDS.decode(r) for r in await pipe.mget(keys) if r]
                 decision = decide(article, candidates, window, evidence)
-                changes, records = outcome(article, decision, candidates)
+                result = outcome(article, decision, candidates)
+                shown = list(dict.fromkeys([*(c.incident.incident_id for c in result.changes), *result.absorbed]))
+                copies = await copies_of(pipe, shown)
+                if result.absorbed:  # the survivor shows the copies of the incidents it absorbed
+                    copies[decision.incident_id] = [
+                        *copies.get(decision.incident_id, []),
+                        *(c for i in result.absorbed for c in copies[i]),
+                    ]
+                changes = [
+                    c.model_copy(update={"incident": with_copies(c.incident, copies.get(c.incident.incident_id, []))})
+                    for c in result.changes
+                ]
                 pipe.multi()
-                for record in records:
+                for record in result.records:
                     pipe.set(INCIDENT_KEY.format(record.incident_id), RECORDS.encode(record))
                     index(pipe, record)
-                    if changes:  # a revision shows every copy noted so far
-                        pipe.zrem(COPIES_DUE_KEY, record.incident_id)
-                    else:  # a copy noted, nothing published: due after the quiet period
-                        pipe.zadd(COPIES_DUE_KEY, {record.incident_id: time.time() + copy_quiet_s}, nx=True)
+                    pipe.zrem(COPIES_DUE_KEY, record.incident_id)  # its revision shows every copy noted so far
                     if record.incident.merged_into:
                         for absorbed in record.evidence:
                             pipe.set(ARTICLE_KEY.format(absorbed.article_id), record.incident.merged_into)
                     else:
-                        pipe.set(ARTICLE_KEY.format(article.meta.article_id), record.incident_id)
-                if near_duplicates is not None and records:
+                        pipe.set(article_key, record.incident_id)
+                for gone in result.absorbed:
+                    moved = copies.get(gone, [])
+                    if moved:
+                        pipe.rpush(COPIES_KEY.format(decision.incident_id), *(c.model_dump_json() for c in moved))
+                        for noted in moved:
+                            pipe.set(ARTICLE_KEY.format(noted.syndicated.article_id), decision.incident_id)
+                    pipe.delete(COPIES_KEY.format(gone))
+                if result.copy is not None:
+                    record, noted = result.copy
+                    pipe.rpush(COPIES_KEY.format(record.incident_id), noted.model_dump_json())
+                    pipe.set(article_key, record.incident_id)
+                    index(pipe, record)
+                    pipe.zadd(COPIES_DUE_KEY, {record.incident_id: time.time() + copy_quiet_s}, nx=True)
+                if near_duplicates is not None and result.records:
                     near_duplicates.add(pipe, article.meta.article_id, hashvalues)
                 publish(pipe, changes)
                 await pipe.execute()
@@ -311,12 +383,15 @@ async def close_idle_incidents(
                     continue  # a report changed it meanwhile
                 raw = await pipe.get(key)
                 evidence = RECORDS.decode(raw).evidence if raw else []
+                copies = (await copies_of(pipe, [incident_id]))[incident_id]
                 pipe.multi()
                 pipe.zrem(TOUCHED_KEY, member)
                 pipe.zrem(DATED_KEY.format(country), incident_id)
                 pipe.zrem(UNDATED_KEY.format(country), incident_id)
                 pipe.zrem(COPIES_DUE_KEY, incident_id)
-                pipe.delete(key, *(ARTICLE_KEY.format(e.article_id) for e in evidence))
+                pipe.delete(key, COPIES_KEY.format(incident_id), *(ARTICLE_KEY.format(e.article_id) for e in evidence))
+                for noted in copies:
+                    pipe.delete(ARTICLE_KEY.format(noted.syndicated.article_id))
                 if near_duplicates is not None:
                     for report in evidence:
                         near_duplicates.remove(pipe, report.article_id, report.minhash)
@@ -342,6 +417,7 @@ async def publish_due_copies(
                 raw = await pipe.get(INCIDENT_KEY.format(incident_id))
                 if await pipe.zscore(COPIES_DUE_KEY, incident_id) is None:
                     continue  # a replica or a revision published it meanwhile
+                copies = (await copies_of(pipe, [incident_id]))[incident_id]
                 pipe.multi()
                 pipe.zrem(COPIES_DUE_KEY, incident_id)
                 if raw:
@@ -349,10 +425,9 @@ async def publish_due_copies(
                     if not record.incident.merged_into:
                         revised = revise_for_copies(record)
                         pipe.set(INCIDENT_KEY.format(incident_id), RECORDS.encode(revised))
-                        last_copy = revised.evidence[-1].article_id
-                        publish(
-                            pipe, [IncidentChange(change="updated", incident=revised.incident, article_id=last_copy)]
-                        )
+                        last = copies[-1].syndicated.article_id if copies else revised.evidence[-1].article_id
+                        shown = with_copies(revised.incident, copies)
+                        publish(pipe, [IncidentChange(change="updated", incident=shown, article_id=last)])
                         published += 1
                 await pipe.execute()
             except WatchError:

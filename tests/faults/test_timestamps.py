@@ -78,7 +78,7 @@ def test_any_mix_of_forms_goes_through_every_stage(nlp: Any, sent: list[str]) ->
         assert entities.meta.published_at is not None and entities.meta.published_at.tzinfo is not None
         article = figures_for(entities)
         decision = decide(article, list(records.values()), timedelta(hours=72))
-        changes, stored = outcome(article, decision, list(records.values()))
+        changes, stored = outcome(article, decision, list(records.values())).as_shown()
         records.update({r.incident_id: r for r in stored})
         for change in changes:  # and the publisher: every time in the event is aware UTC
             event = FeedEvent.from_bytes(to_event(change).to_bytes())

@@ -14,7 +14,8 @@ from bench.corpus import CorpusArticle, figures_article, generate
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
-from services.dedup.cluster import IncidentRecord, evidence_of
+from services.dedup.cluster import IncidentRecord, NotedCopy, evidence_of, with_copies
+from services.dedup.store import COPIES_KEY
 from services.dedup.worker import DedupWorker
 from services.entities.extract import extract_batch
 from services.runtime.settings import Settings
@@ -63,7 +64,15 @@ async def run_dedup(client: redis.Redis, url: str, replicas: int) -> None:
 
 
 def incidents_in_store(client: redis.Redis) -> list[IncidentRecord]:
-    return [IncidentRecord.model_validate_json(client.get(key)) for key in client.scan_iter("dedup:incident:*")]
+    """Dedup's records with their syndicated copies, which it keeps apart (dedup:copies:<id>)."""
+    records = []
+    for key in client.scan_iter("dedup:incident:*"):
+        record = IncidentRecord.model_validate_json(client.get(key))
+        noted = [
+            NotedCopy.model_validate_json(raw) for raw in client.lrange(COPIES_KEY.format(record.incident_id), 0, -1)
+        ]
+        records.append(record.model_copy(update={"incident": with_copies(record.incident, noted)}))
+    return records
 
 
 def partition(records: list[IncidentRecord]) -> set[frozenset[str]]:
@@ -243,3 +252,67 @@ def test_an_index_kept_by_datasketch_moves_to_the_buckets_once(redis_url: str, r
     assert not list(redis_client.scan_iter("dedup:lsh_*"))
     for article, similar in zip(articles, found, strict=True):
         assert article.meta.article_id in similar
+
+
+def test_a_copy_is_one_list_entry_and_every_revision_lists_all_copies(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """Noting a syndicated copy leaves the incident's record as it was (its cost does not grow with
+    the story), a redelivered copy is a repeat, the due revision lists every copy, and closing the
+    incident forgets them all."""
+    import time
+
+    from redis.asyncio import Redis as AsyncRedis
+
+    from services.dedup.store import (
+        ARTICLE_KEY,
+        INCIDENT_KEY,
+        TOUCHED_KEY,
+        NearDuplicateIndex,
+        close_idle_incidents,
+        publish_due_copies,
+        record_article,
+    )
+
+    (story,) = [figures_from_truth(a) for a in generate(seed=7, incidents=1, copy_rate=0.0) if a.kind == "report"][:1]
+
+    def copy_of(n: int) -> FiguresArticle:
+        meta = story.meta.model_copy(update={"article_id": f"copy-{n}", "outlet": f"Outlet {n}"})
+        return story.model_copy(update={"meta": meta})
+
+    published: list[IncidentChange] = []
+
+    def publish(pipe: object, changes: list[IncidentChange]) -> None:
+        published.extend(changes)
+
+    async def scenario() -> tuple[bytes, bytes, list[str], int]:
+        client = AsyncRedis.from_url(redis_url)
+        near = NearDuplicateIndex(basename="dedup:lsh:test-copies")
+        window = timedelta(hours=72)
+        try:
+            first, _ = await record_article(client, story, window, publish, near)
+            record_before = await client.get(INCIDENT_KEY.format(first.incident_id))
+            actions = []
+            for n in range(40):
+                decision, changes = await record_article(client, copy_of(n), window, publish, near)
+                assert changes == []
+                actions.append(decision.action)
+            again, changes = await record_article(client, copy_of(7), window, publish, near)
+            assert again.action == "repeat" and changes == []
+            record_after = await client.get(INCIDENT_KEY.format(first.incident_id))
+            revised = await publish_due_copies(client, publish, now=time.time() + 3600)
+            for member in await client.zrange(TOUCHED_KEY, 0, -1):
+                await client.zadd(TOUCHED_KEY, {member: 0})
+            await close_idle_incidents(client, 60, near)
+            return record_before, record_after, actions, revised
+        finally:
+            await client.aclose()
+
+    before, after, actions, revised = asyncio.run(scenario())
+    assert before == after  # forty copies later, the record is byte for byte what it was
+    assert set(actions) == {"join"} and revised == 1
+    listed = [c.article_id for r in published[-1].incident.reports for c in r.syndicated]
+    assert sorted(listed) == sorted(f"copy-{n}" for n in range(40))  # each once, in one revision
+    assert published[-1].incident.revision == published[0].incident.revision + 1
+    assert not list(redis_client.scan_iter("dedup:copies:*"))  # closed: its copies are forgotten
+    assert not [n for n in range(40) if redis_client.exists(ARTICLE_KEY.format(f"copy-{n}"))]

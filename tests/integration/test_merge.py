@@ -52,13 +52,13 @@ def test_an_article_matching_two_open_incidents_merges_them() -> None:
     for article in (first, second):
         decision = decide(article, list(records.values()), timedelta(hours=72))
         assert decision.action == "new"  # drones on Sumy and 2 killed, a missile by Stepanivka and 9: two so far
-        _, stored = outcome(article, decision, list(records.values()))
+        _, stored = outcome(article, decision, list(records.values())).as_shown()
         records.update({r.incident_id: r for r in stored})
     older, newer = (records[k] for k in sorted(records, key=lambda k: records[k].incident.first_seen_at))
     decision = decide(update, list(records.values()), timedelta(hours=72))
     assert decision.action == "merge" and decision.incident_id == older.incident_id
     assert decision.absorbed == (newer.incident_id,)
-    changes, stored = outcome(update, decision, list(records.values()))
+    changes, stored = outcome(update, decision, list(records.values())).as_shown()
     assert [c.change for c in changes] == ["merged", "updated"]
     absorbed, survivor = stored
     assert absorbed.incident.merged_into == survivor.incident_id and absorbed.incident.revision == 2
@@ -109,7 +109,7 @@ def test_an_undated_report_never_bridges_attacks_on_days_far_apart() -> None:
     for article in (a_year_ago, today):
         decision = decide(article, list(records.values()), timedelta(hours=72))
         assert decision.action == "new"  # the event days veto: two attacks
-        _, stored = outcome(article, decision, list(records.values()))
+        _, stored = outcome(article, decision, list(records.values())).as_shown()
         records.update({r.incident_id: r for r in stored})
     undated = figures_article("kyiv-undated", "Kyiv", KYIV.format(killed="four", injured="a dozen"), T0, {"killed": 4})
     undated = undated.model_copy(update={"meta": undated.meta.model_copy(update={"published_at": None})})

@@ -216,3 +216,19 @@ def test_decoded_records_serve_the_same_bytes_once_and_stay_bounded() -> None:
     assert third.country == "SY"
     assert records.decode(raw) is not first  # the oldest left when a third came in: decoded again
     assert records.decode(raw) == first
+
+
+def test_decoded_records_keep_one_version_per_incident() -> None:
+    """A big story's record rewritten again and again must not fill the cache with its versions."""
+    from bench.run import filler_incident
+    from services.dedup.store import DecodedRecords
+
+    records = DecodedRecords(size=256)
+    record = IncidentRecord(incident=filler_incident(), country="UA", evidence=[])
+    for revision in range(2, 50):
+        record = record.model_copy(update={"incident": record.incident.model_copy(update={"revision": revision})})
+        assert records.decode(records.encode(record)) is record
+    other = IncidentRecord(incident=filler_incident().model_copy(update={"incident_id": "inc_other"}), country="UA",
+                           evidence=[])  # fmt: skip
+    records.encode(other)
+    assert len(records._by_json) == 2  # the latest version of each incident, nothing older
