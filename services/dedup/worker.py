@@ -1,6 +1,6 @@
 """The dedup stage in the shell: articles.figures -> incidents.changes."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from redis.asyncio import Redis
@@ -31,15 +31,22 @@ class DedupWorker(StageWorker[FiguresArticle]):
         if filed := await migrate_near_duplicate_index(redis, self.near_duplicates):
             log.info("dedup: %d reports of open incidents moved to the near-duplicate buckets", filed)
 
-    async def tick(self, redis: Redis) -> None:
-        """Syndicated copies that no revision has shown yet reach the feed after a quiet period; incidents
-        idle past the horizon are closed."""
+    def publisher(self, acknowledge: str | None = None) -> Callable[[Pipeline, list[IncidentChange]], None]:
+        """What dedup's transactions add of the stage's own: its changes on `incidents.changes`, and
+        the acknowledgement of the input entry `acknowledge` where there is one."""
 
         def publish(pipe: Pipeline, changes: list[IncidentChange]) -> None:
             for change in changes:
                 self.add_output(pipe, change)
+            if acknowledge is not None:
+                pipe.xack(self.input_stream, self.stage, acknowledge)
 
-        await publish_due_copies(redis, publish)
+        return publish
+
+    async def tick(self, redis: Redis) -> None:
+        """Syndicated copies that no revision has shown yet reach the feed after a quiet period; incidents
+        idle past the horizon are closed."""
+        await publish_due_copies(redis, self.publisher())
         horizon_s = self.settings.incident_horizon_days * DAY_SECONDS
         await close_idle_incidents(redis, horizon_s, self.near_duplicates)
 
@@ -50,26 +57,17 @@ class DedupWorker(StageWorker[FiguresArticle]):
             if isinstance(article, Rejected):
                 await self.dead_letter_now(redis, delivery, article)
                 continue
-
-            def publish(pipe: Pipeline, changes: list[IncidentChange], entry_id: str = delivery.entry_id) -> None:
-                for change in changes:
-                    self.add_output(pipe, change)
-                pipe.xack(self.input_stream, self.stage, entry_id)
-
-            def publish_only(pipe: Pipeline, changes: list[IncidentChange]) -> None:
-                for change in changes:
-                    self.add_output(pipe, change)
-
             try:
                 # Incidents the article mentions first, without acknowledging: a retry finds them
                 # already recorded (a repeat) and changes nothing.
                 for mention in mentioned_articles(article):
                     await record_article(
-                        redis, mention, window, publish_only, self.near_duplicates, self.settings.copy_quiet_s
+                        redis, mention, window, self.publisher(), self.near_duplicates, self.settings.copy_quiet_s
                     )
                 decision, _ = await record_article(
-                    redis, article, window, publish, self.near_duplicates, self.settings.copy_quiet_s
-                )
+                    redis, article, window, self.publisher(delivery.entry_id), self.near_duplicates,
+                    self.settings.copy_quiet_s,
+                )  # fmt: skip
                 log.info(
                     "dedup %s -> %s %s (%s)", article.meta.article_id, decision.action, decision.incident_id,
                     decision.reason,
