@@ -72,10 +72,12 @@ def replicated_redis(workdir: Path, down_after_ms: int = 1000) -> Iterator[tuple
             start(str(conf), "--sentinel")
             sentinels.append(f"127.0.0.1:{port}")
         first = redis.Redis(port=int(sentinels[0].split(":")[1]))
+        # Sentinels find replicas by the primary's INFO (every 10 s) and each other by hellos: on a
+        # busy machine that has taken over 30 s. Setup, not a measurement: wait as long as it takes.
         wait_for("the sentinels to know both replicas and each other", lambda: (
             len(first.execute_command("SENTINEL", "REPLICAS", SERVICE)) == 2
             and len(first.execute_command("SENTINEL", "SENTINELS", SERVICE)) == 2
-        ))  # fmt: skip
+        ), timeout_s=120)  # fmt: skip
         primary = redis.Redis(port=primary_port)
 
         def in_sync() -> bool:  # both replicas past their first full copy, streaming (the steady state)
