@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,6 +14,7 @@ import pytest
 import redis
 
 from services.runtime.redis_server import free_port
+from tests.integration.test_http_reader import wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,15 +154,7 @@ def test_run_then_serve_shows_the_examples_page_until_interrupted(tmp_path: Path
         env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "run --serve did not start serving"
-        time.sleep(0.5)
+    wait_until_serving(base, process, timeout_s=300)  # after the run itself
     listed = httpx.get(f"{base}/v1/incidents").json()
     written = [json.loads(line) for line in (tmp_path / "feed.jsonl").read_text().splitlines()]
     assert listed["total"] == len({e["data"]["incident_id"] for e in written}) > 0

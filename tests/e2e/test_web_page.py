@@ -24,7 +24,7 @@ from geojson_pydantic import FeatureCollection
 
 from services.runtime.redis_server import free_port
 from services.web.page import missing_assets
-from tests.integration.test_http_reader import changes, publish
+from tests.integration.test_http_reader import changes, publish, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = REPO.parent / "shared" / "seeds"
@@ -68,15 +68,7 @@ def served(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> I
     port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "--port", str(port)], env=env, cwd=REPO)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "the reader did not start"
-        time.sleep(0.1)
+    wait_until_serving(base, process)
     yield {"base": base, "redis_url": redis_server_url, "port": port}
     process.terminate()
     process.wait(timeout=10)

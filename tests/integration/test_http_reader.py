@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,6 +59,19 @@ async def publish(client: redis.Redis, url: str, items: list[IncidentChange]) ->
             await asyncio.sleep(0.05)
 
 
+def wait_until_serving(base: str, process: subprocess.Popen[Any], timeout_s: float = 30) -> None:
+    """Until the reader at `base` answers /healthz; fails if its process exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline and process.poll() is None, f"nothing serving at {base}"
+        time.sleep(0.1)
+
+
 @pytest.fixture
 def reader(redis_url: str) -> Iterator[str]:
     port = free_port()
@@ -66,15 +80,7 @@ def reader(redis_url: str) -> Iterator[str]:
         env={**os.environ, "INCIDENTFEED_REDIS_URL": redis_url, "INCIDENTFEED_LOG_LEVEL": "WARNING"}, cwd=REPO,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline and process.poll() is None, "the reader did not start"
-        time.sleep(0.1)
+    wait_until_serving(base, process)
     yield base
     process.terminate()
     process.wait(timeout=10)
