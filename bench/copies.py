@@ -38,7 +38,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.corpus import figures_article, generate
+from bench.corpus import generate, truth_figures
 from services.contracts import FiguresArticle, IncidentChange
 from services.dedup.store import NearDuplicateIndex, publish_due_copies, record_article
 from services.runtime.redis_server import private_redis
@@ -63,13 +63,7 @@ def peak_rss_mb() -> float:
 
 
 async def measure(url: str, copies: int) -> dict[str, Any]:
-    report = next(a for a in generate(seed=11, incidents=1, copy_rate=0.0) if a.kind == "report")
-    assert report.incident is not None
-    story = figures_article(
-        report.article_id, report.incident.city, str(report.fields["text"]),
-        datetime.fromisoformat(str(report.fields["published_at"])), report.figures,
-        weapon=report.incident.weapon_id, day=report.incident.day.date().isoformat(),
-    )  # fmt: skip
+    story = next(truth_figures(a) for a in generate(seed=11, incidents=1, copy_rate=0.0) if a.kind == "report")
 
     def copy_of(n: int) -> FiguresArticle:
         meta = story.meta.model_copy(update={"article_id": f"bench-copy-{n}", "outlet": f"Outlet {n}"})

@@ -230,3 +230,14 @@ def figures_article(  # what the NLP stages hand dedup, built by hand (no spaCy)
         text_sample=text[:2000],
         terms=weighted_terms(Counter(w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3)),
     )  # fmt: skip
+
+
+def truth_figures(article: CorpusArticle) -> FiguresArticle:
+    """What the NLP stages would hand dedup for a generated report, built from its truth (no spaCy)."""
+    incident = article.incident
+    assert incident is not None
+    return figures_article(
+        article.article_id, incident.city, str(article.fields["text"]),
+        datetime.fromisoformat(str(article.fields["published_at"])), article.figures,
+        weapon=incident.weapon_id, day=incident.day.date().isoformat(),
+    )  # fmt: skip

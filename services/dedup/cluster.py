@@ -427,12 +427,6 @@ def with_copies(incident: Incident, copies: list[NotedCopy]) -> Incident:
     return incident.model_copy(update={"reports": reports})
 
 
-def note_syndicated_copy(article: FiguresArticle, record: IncidentRecord, original: str) -> IncidentRecord:
-    """The record as the feed would show it with the copy (pure callers; the store keeps copies apart)."""
-    noted = noted_copy(article, record, original)
-    return record.model_copy(update={"incident": with_copies(record.incident, [noted])})
-
-
 def revise_for_copies(record: IncidentRecord) -> IncidentRecord:
     """The next revision of an incident, unchanged but for the syndicated copies its reports list."""
     incident = record.incident.model_copy(update={"revision": record.incident.revision + 1, "updated_at": utc_now()})

@@ -202,7 +202,7 @@ def _not_a_place_name(span: Span) -> bool:
     """'Ukrainian village' is no village called Ukrainian; 'the Red Sea' or 'the Middle East' is no
     place of an attack; nor is a news agency's credit, a month or a building (_is_credit,
     _is_date, _is_facility)."""
-    features = set(place_knowledge()["feature_words"])
+    features = _word_list("feature_words")
     return (
         (span.text in actor_knowledge()["demonyms"] and not lookup(span.text))
         or any(t.text in features for t in span)
@@ -217,6 +217,12 @@ def _not_a_place_name(span: Span) -> bool:
 @cache
 def _world_regions() -> frozenset[str]:
     return frozenset(place_key(name) for name in place_knowledge()["world_regions"])
+
+
+@cache
+def _word_list(name: str) -> frozenset[str]:
+    """One of data/places.json's word lists, read once."""
+    return frozenset(place_knowledge()[name])
 
 
 DASHES = {"-", "--", "—", "–"}
@@ -244,9 +250,11 @@ def _is_facility(span: Span) -> bool:
     """'the Okhmatdyt children's hospital', 'Shahwani Stadium': a name the gazetteer does not know,
     that ends in or stands before a building's noun, names the building; the place of the attack is
     the town it stands in. A known town before such a noun ('the Kyiv hospital') stays a town."""
-    if lookup(span.text):
-        return False
-    buildings = set(place_knowledge()["facility_nouns"])
+    return _names_a_building(span) and not lookup(span.text)
+
+
+def _names_a_building(span: Span) -> bool:
+    buildings = _word_list("facility_nouns")
     if span[-1].lower_ in buildings:
         return True
     for token in span.doc[span.end : span.end + FACILITY_REACH]:

@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from faststream import TestApp
 
-from bench.corpus import CorpusArticle, figures_article, generate
+from bench.corpus import CorpusArticle, generate, truth_figures
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
@@ -21,16 +21,6 @@ from services.entities.extract import extract_batch
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, stage_progress
-
-
-def figures_from_truth(article: CorpusArticle) -> FiguresArticle:
-    """What the NLP stages would hand dedup, built from the generator's truth (no spaCy)."""
-    incident = article.incident
-    assert incident is not None
-    return figures_article(
-        article.article_id, incident.city, str(article.fields["text"]), published(article), article.figures,
-        weapon=incident.weapon_id, day=incident.day.date().isoformat(),
-    )  # fmt: skip
 
 
 def published(article: CorpusArticle) -> datetime:
@@ -122,7 +112,7 @@ async def test_generated_reports_cluster_with_revisions_and_copies(
 async def test_two_replicas_give_the_same_incidents_as_one(redis_client: redis.Redis, redis_url: str) -> None:
     corpus = generate(seed=11, incidents=170, copy_rate=0.25)
     assert len(corpus) >= 500
-    articles = [figures_from_truth(a) for a in corpus]
+    articles = [truth_figures(a) for a in corpus]
     ensure_groups(redis_client)
     push_figures(redis_client, articles)
     await run_dedup(redis_client, redis_url, replicas=1)
@@ -154,7 +144,7 @@ def test_idle_incidents_are_closed_and_dedup_state_stays_bounded(redis_url: str,
     )
 
     corpus = [a for a in generate(seed=5, incidents=6, copy_rate=0.0) if a.kind == "report"][:8]
-    articles = [figures_from_truth(a) for a in corpus]
+    articles = [truth_figures(a) for a in corpus]
     horizon_s = 30 * 86_400
 
     async def scenario() -> tuple[int, int, set[str]]:
@@ -210,7 +200,7 @@ def test_an_index_kept_by_datasketch_moves_to_the_buckets_once(redis_url: str, r
     from services.dedup.store import NearDuplicateIndex, migrate_near_duplicate_index, record_article
 
     corpus = [a for a in generate(seed=9, incidents=3, copy_rate=0.0) if a.kind == "report"][:5]
-    articles = [figures_from_truth(a) for a in corpus]
+    articles = [truth_figures(a) for a in corpus]
     near = NearDuplicateIndex()
 
     async def record_all() -> None:
@@ -274,7 +264,7 @@ def test_a_copy_is_one_list_entry_and_every_revision_lists_all_copies(
         record_article,
     )
 
-    (story,) = [figures_from_truth(a) for a in generate(seed=7, incidents=1, copy_rate=0.0) if a.kind == "report"][:1]
+    (story,) = [truth_figures(a) for a in generate(seed=7, incidents=1, copy_rate=0.0) if a.kind == "report"][:1]
 
     def copy_of(n: int) -> FiguresArticle:
         meta = story.meta.model_copy(update={"article_id": f"copy-{n}", "outlet": f"Outlet {n}"})

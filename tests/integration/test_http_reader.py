@@ -19,7 +19,7 @@ import redis
 from faststream import TestApp
 from httpx_sse import connect_sse
 
-from bench.corpus import generate
+from bench.corpus import generate, truth_figures
 from services.contracts import PAYLOAD_FIELD, IncidentChange, Stream
 from services.dedup.cluster import IncidentRecord, apply, decide
 from services.publisher.worker import PublisherWorker
@@ -27,7 +27,6 @@ from services.runtime.redis_server import free_port
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, stage_progress
-from tests.integration.test_dedup import figures_from_truth
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +36,7 @@ def changes(count: int) -> list[IncidentChange]:
     records: dict[str, IncidentRecord] = {}
     result = []
     for article in generate(seed=5, incidents=4, max_reports=4, copy_rate=0.0):
-        figures = figures_from_truth(article)
+        figures = truth_figures(article)
         candidates = list(records.values())
         decision = decide(figures, candidates, timedelta(hours=72))
         applied = apply(figures, decision, records.get(decision.incident_id))

@@ -125,12 +125,11 @@ function drawMarkers(incidents) {
   const placed = incidents.filter((i) => i.location && i.location.lat !== null && i.location.lon !== null);
   for (const incident of placed) {
     const [x, y] = project(incident.location.lon, incident.location.lat);
-    const killed = (toll(incident, "killed") || {}).best || 0;
     const classes = ["marker", `type-${typeOf(incident)}`];
     if (state.changed.has(incident.incident_id)) classes.push("changed");
     if (state.selected === incident.incident_id) classes.push("selected");
     const marker = svg("circle", {
-      cx: x.toFixed(2), cy: y.toFixed(2), r: (0.6 + 0.35 * Math.sqrt(killed)).toFixed(2),
+      cx: x.toFixed(2), cy: y.toFixed(2),  // r: set by fitView, at the map's scale
       class: classes.join(" "), "data-incident-id": incident.incident_id,
     });
     marker.appendChild(svg("title", {}, `${incident.title} — ${placeOf(incident)}, killed ${tollText(toll(incident, "killed"))}`));
