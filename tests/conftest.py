@@ -97,16 +97,15 @@ def nlp() -> Any:
 @pytest.fixture(scope="session")
 def seed_stages(seed_files: list[Path], nlp: Any) -> dict[str, dict[str, Any]]:
     """Every seed through the pure stage functions once: article_id -> {clean, entities, figures}."""
-    from services.casualties.figures import figures_for
-    from services.cleaner.clean import clean_article
-    from services.contracts import RawArticle, utc_now
-    from services.entities.extract import extract_batch
+    from services.contracts import RawArticle
+    from services.pipeline import analyse
 
-    cleaned = [
-        clean_article(RawArticle(id=path.stem, text=path.read_text()), ingested_at=utc_now(), max_bytes=200_000)
-        for path in seed_files
-    ]
+    raws = [RawArticle(id=path.stem, text=path.read_text()) for path in seed_files]
     result = {}
-    for clean, entities in zip(cleaned, extract_batch(nlp, cleaned), strict=True):
-        result[clean.meta.article_id] = {"clean": clean, "entities": entities, "figures": figures_for(entities)}
+    for analysed in analyse(raws, nlp, max_bytes=200_000):
+        result[analysed.article_id] = {
+            "clean": analysed.clean,
+            "entities": analysed.entities,
+            "figures": analysed.figures,
+        }
     return result

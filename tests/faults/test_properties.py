@@ -12,12 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import figures_article
-from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
 from services.contracts import CleanArticle, FiguresArticle, RawArticle, Rejected
 from services.dedup.cluster import decide
 from services.dedup.store import outcome
-from services.entities.extract import extract_batch
+from services.pipeline import analyse
 from services.runtime.settings import Settings
 from services.runtime.shell import Delivery
 from services.stages import worker_for
@@ -104,11 +103,10 @@ def test_any_bytes_decode_to_a_message_or_a_refusal(payload: bytes) -> None:
 @given(st.lists(words, min_size=25, max_size=200).map(" ".join))
 def test_entities_and_casualties_handle_any_english_ish_text(nlp: Any, text: str) -> None:
     try:
-        clean = clean_article(RawArticle(text=text, language="en"), ingested_at=NOW, max_bytes=200_000)
+        (analysed,) = analyse([RawArticle(text=text, language="en")], nlp, ingested_at=NOW, max_bytes=200_000)
     except Rejected:
         return
-    (entities,) = list(extract_batch(nlp, [clean]))
-    figures = figures_for(entities)
+    figures = analysed.figures
     assert isinstance(figures, FiguresArticle)
     for claim in figures.claims:
         assert claim.value is None or claim.value >= 0

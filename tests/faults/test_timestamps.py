@@ -10,12 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
 from services.contracts import FeedEvent, RawArticle
 from services.dedup.cluster import decide
 from services.dedup.store import outcome
-from services.entities.extract import extract_batch
+from services.pipeline import analyse
 from services.publisher.feed import to_event
 
 STORY = (
@@ -70,13 +68,10 @@ def test_any_mix_of_forms_goes_through_every_stage(nlp: Any, sent: list[str]) ->
     """Articles with every form, one after another into dedup, as a feed would mix them."""
     now = datetime.now(UTC)
     records: dict[str, Any] = {}
-    cleaned = [
-        clean_article(RawArticle(id=f"a{n}", text=STORY, published_at=value), ingested_at=now, max_bytes=10_000)  # type: ignore[arg-type]
-        for n, value in enumerate(sent)
-    ]
-    for entities in extract_batch(nlp, cleaned):
+    raws = [RawArticle(id=f"a{n}", text=STORY, published_at=value) for n, value in enumerate(sent)]  # type: ignore[arg-type]
+    for analysed in analyse(raws, nlp, ingested_at=now, max_bytes=10_000):
+        entities, article = analysed.entities, analysed.figures
         assert entities.meta.published_at is not None and entities.meta.published_at.tzinfo is not None
-        article = figures_for(entities)
         decision = decide(article, list(records.values()), timedelta(hours=72))
         changes, stored = outcome(article, decision, list(records.values())).as_shown()
         records.update({r.incident_id: r for r in stored})

@@ -11,13 +11,11 @@ import redis
 from faststream import TestApp
 
 from bench.corpus import CorpusArticle, generate, truth_figures
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
 from services.contracts import PAYLOAD_FIELD, FiguresArticle, IncidentChange, RawArticle, Stream
 from services.dedup.cluster import IncidentRecord, NotedCopy, evidence_of, with_copies
 from services.dedup.store import COPIES_KEY
 from services.dedup.worker import DedupWorker
-from services.entities.extract import extract_batch
+from services.pipeline import analyse, clean_all
 from services.runtime.settings import Settings
 from services.runtime.shell import build_app
 from services.runtime.streams import ensure_groups, stage_progress
@@ -86,10 +84,8 @@ async def test_generated_reports_cluster_with_revisions_and_copies(
 ) -> None:
     corpus = generate(seed=3, incidents=12, cities=8, max_reports=4, copy_rate=0.3)
     assert len(corpus) >= 30 and any(a.kind == "copy" for a in corpus)
-    cleaned = [
-        clean_article(RawArticle.model_validate(a.fields), ingested_at=published(a), max_bytes=100_000) for a in corpus
-    ]
-    figures = [figures_for(e) for e in extract_batch(nlp, cleaned)]
+    cleaned = [clean_all([RawArticle.model_validate(a.fields)], ingested_at=published(a))[0] for a in corpus]
+    figures = [analysed.figures for analysed in analyse(cleaned, nlp)]
     ensure_groups(redis_client)
     push_figures(redis_client, figures)
     await run_dedup(redis_client, redis_url, replicas=1)

@@ -110,13 +110,9 @@ def test_mentioned_incidents_become_incidents_of_their_own(seed_stages: dict[str
 
 
 def parsed(nlp: Any, article_id: str, text: str) -> Any:
-    from services.casualties.figures import figures_for
-    from services.cleaner.clean import clean_article
-    from services.contracts import RawArticle, utc_now
-    from services.entities.extract import extract_batch
+    from services.pipeline import analyse_text
 
-    clean = clean_article(RawArticle(id=article_id, text=text), ingested_at=utc_now(), max_bytes=100_000)
-    return figures_for(next(iter(extract_batch(nlp, [clean]))))
+    return analyse_text(text, nlp, id=article_id).figures
 
 
 FIRST_REPORT = (

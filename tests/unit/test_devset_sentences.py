@@ -15,10 +15,8 @@ from typing import Any
 
 import pytest
 
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
-from services.contracts import CasualtyClaim, FiguresArticle, RawArticle, utc_now
-from services.entities.extract import extract_batch
+from services.contracts import CasualtyClaim, FiguresArticle, RawArticle
+from services.pipeline import analyse
 from tests.conftest import SHARED
 
 LABELS = Path(__file__).parent.parent / "data" / "devset_sentences.json"
@@ -55,8 +53,7 @@ def devset_figures(nlp: Any) -> dict[str, FiguresArticle]:
         pytest.skip("../shared/devset is not here (the development set lives outside the repository)")
     rows = [json.loads(line) for line in DEVSET_INPUT.read_text().splitlines() if line.strip()]
     raws = [RawArticle.model_validate({k: v for k, v in row.items() if v is not None}) for row in rows]
-    cleans = [clean_article(raw, ingested_at=utc_now(), max_bytes=1_000_000) for raw in raws]
-    return {entities.meta.article_id: figures_for(entities) for entities in extract_batch(nlp, cleans)}
+    return {analysed.article_id: analysed.figures for analysed in analyse(raws, nlp)}
 
 
 def test_no_headline_figure_is_a_party_claim_a_statistic_or_another_incident(

@@ -63,17 +63,14 @@ def test_date_is_unknown_without_publication_time(seed_stages: dict[str, Any]) -
 def test_relative_dates_resolve_against_publication_time(nlp: Any, when: str, date: str) -> None:
     from datetime import UTC, datetime
 
-    from services.cleaner.clean import clean_article
-    from services.contracts import RawArticle
-    from services.entities.extract import extract_batch
+    from services.pipeline import analyse_text
 
     text = (
         f"A Russian missile strike {when} killed five people in Sumy, the regional governor said. "
         "Rescuers worked through the night to clear the rubble of the apartment block."
     )
     published = datetime(2026, 4, 6, 9, tzinfo=UTC)  # a Monday
-    clean = clean_article(RawArticle(text=text, published_at=published), ingested_at=published, max_bytes=10_000)
-    entities = next(iter(extract_batch(nlp, [clean])))
+    entities = analyse_text(text, nlp, published_at=published).entities
     assert (entities.occurred.precision, entities.occurred.date) == ("day", date)
     assert entities.main_location is not None and entities.main_location.name == "Sumy"
     assert entities.perpetrator == "Russia"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.cleaner.clean import clean_article
-from services.contracts import RawArticle, utc_now
-from services.entities.extract import extract_batch
+from services.contracts import RawArticle
+from services.pipeline import analyse
 from services.places import place_key
 
 PADDING = "\n\nThe report was compiled by the newsroom from statements published during the morning."
@@ -119,8 +118,7 @@ LABELLED: list[tuple[str, set[tuple[str, str]]]] = [
 
 
 def entities_of(nlp: Any, sentences: list[str]) -> list[Any]:
-    cleaned = [clean_article(RawArticle(text=s + PADDING), ingested_at=utc_now(), max_bytes=100_000) for s in sentences]
-    return list(extract_batch(nlp, cleaned))
+    return [analysed.entities for analysed in analyse([RawArticle(text=s + PADDING) for s in sentences], nlp)]
 
 
 def found(entities: Any) -> set[tuple[str, str]]:

@@ -7,10 +7,7 @@ from typing import Any
 import ftfy
 import pytest
 
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
-from services.contracts import RawArticle, utc_now
-from services.entities.extract import extract_batch
+from services.pipeline import analyse_text
 
 PADDING = "\n\nThe report was compiled by the newsroom from statements published during the morning."
 
@@ -210,8 +207,7 @@ LABELLED: list[tuple[str, set[tuple[str, str, int, str]]]] = [
 
 
 def figures_of(nlp: Any, text: str) -> Any:
-    clean = clean_article(RawArticle(text=text + PADDING), ingested_at=utc_now(), max_bytes=100_000)
-    return figures_for(next(iter(extract_batch(nlp, [clean]))))
+    return analyse_text(text + PADDING, nlp).figures
 
 
 def test_seed_headline_figures_match_gold(seed_stages: dict[str, Any], gold: dict[str, Any]) -> None:
@@ -430,8 +426,7 @@ def test_claims_come_out_in_one_order_whatever_the_hash_seed(nlp: Any) -> None:
         "Officials said 64 children and 57 women were killed in the raid on the camp, and 153 children "
         "and 161 women were among the nearly 700 wounded, while 12 men and three boys are missing." + PADDING
     )
-    clean = clean_article(RawArticle(text=text), ingested_at=utc_now(), max_bytes=10**6)
-    article = next(iter(extract_batch(nlp, [clean])))
+    article = analyse_text(text, nlp).entities
     orders = {
         subprocess.run(
             [sys.executable, "-c", ORDER_SCRIPT],

@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
 from services.contracts import FiguresArticle, HeadlineFigure, RawArticle
 from services.dedup.cluster import IncidentRecord, apply, decide, evidence_of
 from services.dedup.matching import MatchEvidence, PlaceEvidence, Signals, probability, signals
+from services.pipeline import analyse
 from services.places import lookup, place_key
 
 WINDOW = timedelta(hours=72)
@@ -98,11 +97,8 @@ KHARKIV_RAILWAY = (
 
 def article(nlp: Any, article_id: str, text: str, published: str | None) -> FiguresArticle:
     raw = RawArticle(id=article_id, text=text + " " + FILLER, published_at=published, language="en")  # type: ignore[arg-type]
-    clean = clean_article(raw, ingested_at=INGESTED, max_bytes=20_000)
-    from services.entities.extract import extract_batch
-
-    (entities,) = list(extract_batch(nlp, [clean]))
-    return figures_for(entities)
+    (analysed,) = analyse([raw], nlp, ingested_at=INGESTED)
+    return analysed.figures
 
 
 FILLER = "Emergency crews worked through the day, and officials asked residents to stay in shelters during alerts."

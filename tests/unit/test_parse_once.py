@@ -11,11 +11,9 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from services.casualties.figures import figures_for
-from services.cleaner.clean import clean_article
-from services.contracts import IncidentChange, RawArticle, utc_now
+from services.contracts import IncidentChange, RawArticle
 from services.dedup.cluster import apply, decide
-from services.entities.extract import extract_batch
+from services.pipeline import analyse
 from services.publisher.feed import to_event
 
 PARSES: list[str] = []
@@ -31,11 +29,7 @@ def test_each_article_is_parsed_once(nlp: Any, seed_files: list[Path], monkeypat
     PARSES.clear()
     nlp.add_pipe("test_count_parses", last=True)
     try:
-        cleaned = [
-            clean_article(RawArticle(id=p.stem, text=p.read_text()), ingested_at=utc_now(), max_bytes=200_000)
-            for p in seed_files
-        ]
-        entities = list(extract_batch(nlp, cleaned))
+        analysed = analyse([RawArticle(id=p.stem, text=p.read_text()) for p in seed_files], nlp)
     finally:
         nlp.remove_pipe("test_count_parses")
     assert len(PARSES) == len(seed_files)
@@ -47,7 +41,7 @@ def test_each_article_is_parsed_once(nlp: Any, seed_files: list[Path], monkeypat
     monkeypatch.setattr(Language, "__call__", no_model)
     monkeypatch.setattr(Language, "pipe", no_model)
     records: dict[str, Any] = {}
-    for article in (figures_for(e) for e in entities):
+    for article in (a.figures for a in analysed):
         decision = decide(article, list(records.values()), timedelta(hours=72))
         applied = apply(article, decision, records.get(decision.incident_id))
         if applied is not None:

@@ -8,16 +8,12 @@ from typing import Any
 import pytest
 
 from services import places
-from services.cleaner.clean import clean_article
-from services.contracts import RawArticle, utc_now
-from services.entities.extract import extract_batch
+from services.pipeline import analyse_text
 from services.places import PlaceRef, lookup, place_key, relation
 
 
 def main_place(nlp: Any, text: str) -> Any:
-    clean = clean_article(RawArticle(text=text, language="en"), ingested_at=utc_now(), max_bytes=20_000)
-    (entities,) = list(extract_batch(nlp, [clean]))
-    return entities
+    return analyse_text(text, nlp, language="en").entities
 
 
 FILLER = (
