@@ -29,7 +29,6 @@ import redis
 
 from bench.corpus import CorpusArticle
 from bench.workers import proc_stats, wait_for_consumers
-from services.cli import start_workers, stop_workers
 from services.contracts import PAYLOAD_FIELD, EntityArticle, RawArticle, StageName, Stream
 from services.dedup.store import WATCH_RETRIES_KEY
 from services.entities.extract import SPACY_MODEL
@@ -37,6 +36,7 @@ from services.ingest import ArticleInput, push
 from services.pipeline import analyse
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 from services.stages import replica_plan
 
 REPLAY_ROUNDS = 4

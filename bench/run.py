@@ -40,7 +40,6 @@ from bench.corpus import CorpusArticle, figures_article, generate
 from bench.workers import proc_stats, wait_for_consumers
 from services.casualties.figures import figures_for
 from services.cleaner.clean import clean_article
-from services.cli import start_workers, stop_workers
 from services.contracts import (
     PAYLOAD_FIELD,
     FiguresArticle,
@@ -68,6 +67,7 @@ from services.ingest import ArticleInput, push
 from services.relevance.decide import pass_or_skip
 from services.runtime.redis_server import private_redis
 from services.runtime.streams import ensure_groups, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 from services.stages import replica_plan
 
 REPO = Path(__file__).resolve().parent.parent

@@ -10,20 +10,25 @@ from pathlib import Path
 
 import orjson
 import redis
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from services.contracts import PAYLOAD_FIELD, Stream
+from services.runtime.streams import backlog
 
 SUFFIXES = (".txt", ".json", ".jsonl", ".html", ".htm")
 
 
 RETRIES_ON_A_LOST_CONNECTION = 30
 """A chunk whose connection broke is sent again, once a second, this many times (a Sentinel
-failover takes a few seconds); an article sent twice is recognised downstream and published once.
-A worker started while the primary is down asks the sentinels again as often (services/cli.py)."""
+failover takes a few seconds); an article sent twice is recognised downstream and published once."""
 
 
 class InputError(ValueError):
     pass
+
+
+class PipelineFull(Exception):
+    """`articles.raw` stayed full (INCIDENTFEED_MAX_BACKLOG) for longer than the caller would wait."""
 
 
 class NotOnAReplica(redis.RedisError):
@@ -130,6 +135,13 @@ def entry_payload(article: ArticleInput) -> bytes:
     return orjson.dumps(article.fields)
 
 
+def _send_chunk(client: redis.Redis, articles: list[ArticleInput]) -> None:
+    pipe = client.pipeline(transaction=False)
+    for article in articles:
+        pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
+    pipe.execute()
+
+
 def push(
     client: redis.Redis,
     articles: list[ArticleInput],
@@ -144,20 +156,16 @@ def push(
     them, or raises (backpressure). With `wait_replicas`, each chunk waits (Redis WAIT, at most
     `wait_ms`) until that many replicas hold it.
     """
+    sending = Retrying(  # Redis restarting, or a failover: the chunk again (dedup knows repeats)
+        retry=retry_if_exception_type(redis.ConnectionError),
+        stop=stop_after_attempt(RETRIES_ON_A_LOST_CONNECTION + 1),
+        wait=wait_fixed(1),
+        reraise=True,
+    )
     for start in range(0, len(articles), chunk):
         if wait_for_room is not None:
             wait_for_room(len(articles[start : start + chunk]))
-        for attempt in range(RETRIES_ON_A_LOST_CONNECTION + 1):
-            pipe = client.pipeline(transaction=False)
-            for article in articles[start : start + chunk]:
-                pipe.xadd(Stream.RAW, {PAYLOAD_FIELD: entry_payload(article)})
-            try:
-                pipe.execute()
-                break
-            except redis.ConnectionError:  # Redis restarting, or a failover: the chunk again (dedup knows repeats)
-                if attempt == RETRIES_ON_A_LOST_CONNECTION:
-                    raise
-                time.sleep(1)
+        sending(_send_chunk, client, articles[start : start + chunk])
         if wait_replicas:  # acknowledged only once a replica has them too (a failover keeps them)
             confirmed = int(client.execute_command("WAIT", wait_replicas, wait_ms))
             if confirmed < wait_replicas:
@@ -166,3 +174,28 @@ def push(
                     f"{min(start + chunk, len(articles))} within {wait_ms} ms; send them again"
                 )
         yield min(start + chunk, len(articles))
+
+
+def room_waiter(
+    client: redis.Redis,
+    max_backlog: int,
+    wait_timeout: float | None,
+    on_wait: Callable[[int | None], None] = lambda waiting: None,
+) -> Callable[[int], None]:
+    """Backpressure for `push`: a `wait_for_room(n)` that returns once articles.raw holds fewer than
+    `max_backlog` unfinished entries with n more, or raises PipelineFull after `wait_timeout` seconds
+    (None: waits as long as it takes). `on_wait` hears how many wait, and None when it goes on."""
+
+    def wait_for_room(count: int) -> None:
+        deadline = None if wait_timeout is None else time.monotonic() + wait_timeout
+        while (waiting := backlog(client, Stream.RAW)) + count > max_backlog:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise PipelineFull(
+                    f"the pipeline is full ({waiting} articles waiting in {Stream.RAW}, limit "
+                    f"INCIDENTFEED_MAX_BACKLOG={max_backlog}); try again when the workers have caught up"
+                )
+            on_wait(waiting)
+            time.sleep(0.5)
+        on_wait(None)
+
+    return wait_for_room

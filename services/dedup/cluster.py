@@ -34,11 +34,19 @@ from services.contracts import (
     content_fingerprint,
     utc_now,
 )
-from services.dedup.matching import MAX_DAYS_APART, MatchEvidence, PlaceEvidence, describe, probability, signals
+from services.dedup.matching import (
+    MAX_DAYS_APART,
+    MINHASH_SCHEME,
+    MINHASH_SEED,
+    MatchEvidence,
+    PlaceEvidence,
+    describe,
+    probability,
+    signals,
+)
 from services.places import place_key
 
 MINHASH_PERMUTATIONS = 128
-MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back into a MinHash
 SHINGLE_WORDS = 4
 NEAR_DUPLICATE_SIMILARITY = 0.5
 JOIN_THRESHOLD = 0.5
@@ -112,7 +120,7 @@ def country_of(article: FiguresArticle) -> str:
 @cache
 def _permutations() -> Any:
     """The MinHash permutations for seed 7, made once per process (not once per article)."""
-    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=7, scheme=MINHASH_SCHEME).permutations
+    return MinHash(num_perm=MINHASH_PERMUTATIONS, seed=MINHASH_SEED, scheme=MINHASH_SCHEME).permutations
 
 
 @lru_cache(maxsize=64)

@@ -23,6 +23,7 @@ from datetime import date
 from functools import cache
 from importlib import resources
 
+from datasketch import LeanMinHash
 from pydantic import BaseModel, ConfigDict
 
 from services.contracts import HeadlineFigure
@@ -87,10 +88,16 @@ def _days(a: str | None, b: str | None) -> int | None:
     return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
 
 
+MINHASH_SEED = 7
+MINHASH_SCHEME = "affine32"  # named, so stored hash values can be turned back into a MinHash
+
+
 def _minhash_similarity(a: list[int], b: list[int]) -> float:
+    """datasketch's estimate of the Jaccard similarity of two texts' shingles, from their stored hash values."""
     if not a or len(a) != len(b):
         return 0.0
-    return sum(x == y for x, y in zip(a, b, strict=True)) / len(a)
+    left, right = (LeanMinHash(seed=MINHASH_SEED, hashvalues=v, scheme=MINHASH_SCHEME) for v in (a, b))
+    return float(left.jaccard(right))
 
 
 def _cosine(left: dict[str, float], right: dict[str, float]) -> float:

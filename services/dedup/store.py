@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from datasketch import MinHashLSH
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.client import Pipeline as SyncPipeline
@@ -433,3 +434,17 @@ async def publish_due_copies(
             except WatchError:
                 continue  # touched meanwhile: the next tick looks again
     return published
+
+
+def make_waiting_copies_due(client: SyncRedis) -> int:
+    """Make every incident's waiting syndicated copies due now, so that dedup's next tick publishes
+    them (`incidentfeed run` does this before it stops). Returns how many incidents had some."""
+    waiting = client.zrange(COPIES_DUE_KEY, 0, -1)
+    if waiting:
+        client.zadd(COPIES_DUE_KEY, dict.fromkeys(waiting, 0), xx=True)
+    return len(waiting)
+
+
+def copies_waiting(client: SyncRedis) -> int:
+    """How many incidents have syndicated copies not yet in the feed."""
+    return int(client.zcard(COPIES_DUE_KEY))

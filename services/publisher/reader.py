@@ -9,14 +9,16 @@ history and the feed stream.
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, Response
+from limits import RateLimitItemPerSecond
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from sse_starlette.sse import EventSourceResponse
@@ -41,31 +43,23 @@ class Revisions(BaseModel):
     events: list[FeedEvent]
 
 
-class RateLimit:
-    """A token bucket per client address: `rate` requests a second, bursts up to `burst`."""
+def rate_limiter(rate: float, burst: int) -> Callable[[str], Awaitable[bool]]:
+    """Whether a client address may have one more request: `rate` a second on average, bursts of up to
+    `burst` (the `limits` package's moving window of `burst` requests over burst/rate seconds, in memory)."""
+    window = RateLimitItemPerSecond(burst, max(1, round(burst / rate)))
+    limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self.buckets: dict[str, tuple[float, float]] = {}
+    async def allow(client: str) -> bool:
+        return await limiter.hit(window, client)
 
-    def allow(self, client: str) -> bool:
-        now = time.monotonic()
-        tokens, last = self.buckets.get(client, (float(self.burst), now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if len(self.buckets) > 10_000:  # forget idle clients rather than grow without bound
-            self.buckets.clear()
-        if tokens < 1:
-            self.buckets[client] = (tokens, now)
-            return False
-        self.buckets[client] = (tokens - 1, now)
-        return True
+    return allow
 
 
 def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: int = 40) -> FastAPI:
     """The read-only HTTP reader over a Redis URL, or a function that makes its client (one that
     follows a Sentinel failover: services/runtime/sentinel.py)."""
     state: dict[str, Redis] = {}
-    limit = RateLimit(rate, burst)
+    allow = rate_limiter(rate, burst)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,7 +78,7 @@ def create_reader(redis: str | Callable[[], Redis], rate: float = 20.0, burst: i
     async def read_only_and_rate_limited(request: Request, call_next: Any) -> Any:
         if request.method not in ("GET", "HEAD"):
             return JSONResponse({"detail": "this reader is read-only"}, status_code=405)
-        if not limit.allow(request.client.host if request.client else "unknown"):
+        if not await allow(request.client.host if request.client else "unknown"):
             return JSONResponse(
                 {"detail": f"too many requests: at most {rate:g} a second per client"},
                 status_code=429,

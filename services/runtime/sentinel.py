@@ -12,13 +12,23 @@ can lose, and INCIDENTFEED_REDIS_WAIT_REPLICAS for the mode that waits for a rep
 from __future__ import annotations
 
 import asyncio
-import time
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
 import redis.asyncio as aioredis
 import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_fixed,
+)
 
 from services.runtime.settings import Settings
 
@@ -39,16 +49,13 @@ def sentinel_addresses(settings: Settings) -> list[Address]:
 
 
 def ask_sentinels(sentinels: list[Address], service: str) -> Address | None:
-    """The primary the sentinels name (the first that answers), or None."""
-    for host, port in sentinels:
-        try:
-            with redis.Redis(host=host, port=port, socket_timeout=1, socket_connect_timeout=1) as sentinel:
-                answer = sentinel.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", service)
-        except redis.RedisError:
-            continue
-        if answer:
-            return str(answer[0].decode() if isinstance(answer[0], bytes) else answer[0]), int(answer[1])
-    return None
+    """The primary the sentinels name (redis-py's discovery: the first sentinel that knows a primary
+    it does not think down), or None."""
+    try:
+        host, port = redis.sentinel.Sentinel(sentinels, socket_timeout=1).discover_master(service)
+    except redis.sentinel.MasterNotFoundError:
+        return None
+    return str(host), int(port)
 
 
 def url_for(settings: Settings, address: Address) -> str:
@@ -65,20 +72,20 @@ def redis_url(settings: Settings, wait_s: float = 60.0) -> str | None:
     sentinels = sentinel_addresses(settings)
     if not sentinels:
         return settings.redis_url
-    deadline = time.monotonic() + wait_s
-    while True:
+
+    def answering_primary() -> str:
         address = ask_sentinels(sentinels, settings.redis_service)
         if address is not None:
             url = url_for(settings, address)
-            try:
-                with redis.Redis.from_url(url, socket_timeout=2) as client:
-                    if client.execute_command("ROLE")[0] in (b"master", "master"):
-                        return url
-            except redis.RedisError:
-                pass
-        if time.monotonic() > deadline:
-            raise NoPrimary(f"no primary for {settings.redis_service!r} from the sentinels {sentinels}")
-        time.sleep(0.5)
+            with contextlib.suppress(redis.RedisError), redis.Redis.from_url(url, socket_timeout=2) as client:
+                if client.execute_command("ROLE")[0] in (b"master", "master"):
+                    return url
+        raise NoPrimary(f"no primary for {settings.redis_service!r} from the sentinels {sentinels}")
+
+    waiting = Retrying(
+        retry=retry_if_exception_type(NoPrimary), stop=stop_after_delay(wait_s), wait=wait_fixed(0.5), reraise=True
+    )
+    return waiting(answering_primary)
 
 
 async def watch_primary(settings: Settings, current: str, every_s: float = 0.5) -> None:
@@ -86,7 +93,11 @@ async def watch_primary(settings: Settings, current: str, every_s: float = 0.5) 
     sentinels = sentinel_addresses(settings)
     while True:
         await asyncio.sleep(every_s)
-        address = await asyncio.to_thread(ask_sentinels, sentinels, settings.redis_service)
+        try:
+            host, port = await aiosentinel.Sentinel(sentinels, socket_timeout=1).discover_master(settings.redis_service)
+            address: Address | None = (str(host), int(port))
+        except redis.RedisError:  # none known (aiosentinel.MasterNotFoundError), or no sentinel answers
+            address = None
         if address is not None and url_for(settings, address) != current:
             return
         try:
@@ -129,3 +140,53 @@ def async_client(settings: Settings) -> aioredis.Redis:
         return aioredis.Redis.from_url(settings.redis_url or "redis://localhost:6379/0")
     sentinel = aiosentinel.Sentinel(sentinels, socket_timeout=2)
     return sentinel.master_for(settings.redis_service, **_connection_options(settings))  # type: ignore[arg-type]
+
+
+RETRIES_ON_A_LOST_PRIMARY = 30
+"""A worker whose primary stops answering asks the sentinels again once a second, this many times."""
+log = logging.getLogger("incidentfeed.worker")
+
+
+def run_following_the_primary(build_app: Callable[[Settings], Any], settings: Settings, name: str = "") -> None:
+    """Run a worker's app until SIGTERM; with sentinels, on the primary they name, and again on
+    each primary they promote (entries it had in hand are reclaimed, as after a crash)."""
+    if not sentinel_addresses(settings):
+        asyncio.run(build_app(settings).run())
+        return
+    retrying = Retrying(
+        retry=retry_if_exception_type((redis.RedisError, OSError)),  # the primary lost: down, demoted, timing out
+        stop=stop_after_attempt(RETRIES_ON_A_LOST_PRIMARY + 1),
+        wait=wait_fixed(1),
+        before_sleep=lambda attempt: log.warning(
+            "%s worker: the primary does not answer (%s); asking the sentinels again",
+            name,
+            attempt.outcome.exception() if attempt.outcome else "",
+        ),
+        reraise=True,
+    )
+    while retrying(_run_until_another_primary, build_app, settings):
+        log.warning("%s worker: the sentinels promoted another primary; starting again on it", name)
+
+
+def _run_until_another_primary(build_app: Callable[[Settings], Any], settings: Settings) -> bool:
+    """Run the app on the current primary until SIGTERM (False) or until the sentinels name another (True)."""
+    current = settings.model_copy(update={"redis_url": redis_url(settings)})
+    app = build_app(current)
+
+    async def run() -> bool:
+        followed = False
+
+        async def follow() -> None:
+            nonlocal followed
+            await watch_primary(current, current.redis_url or "")
+            followed = True
+            app.exit()
+
+        watcher = asyncio.create_task(follow())
+        try:
+            await app.run()
+        finally:
+            watcher.cancel()
+        return followed
+
+    return asyncio.run(run())

@@ -17,10 +17,10 @@ import pytest
 import redis
 
 from bench.scoring import load_gold, score
-from services.cli import start_workers, stop_workers
 from services.contracts import StageName, Stream
 from services.ingest import push, read_inputs
 from services.runtime.streams import ensure_groups, read_dead_letters, read_feed, read_skipped, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 from services.schemas import SCHEMAS_DIR
 from services.stages import STAGES
 from tests.conftest import GOLD_FILE

@@ -11,10 +11,10 @@ import redis
 from redis.exceptions import NoPermissionError
 
 from bench.corpus import generate
-from services.cli import start_workers, stop_workers
 from services.contracts import StageName
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import RedisServer
+from services.runtime.supervisor import start_workers, stop_workers
 from tests.faults.conftest import conservation, wait_drained
 
 ACL_FILE = Path(__file__).resolve().parents[2] / "deploy" / "users.acl"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import redis
 
-from services.cli import start_workers, stop_workers
 from services.contracts import StageName, Stream
 from services.runtime.streams import ensure_groups, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 
 REPO = Path(__file__).resolve().parents[2]
 STORY = (

@@ -13,10 +13,10 @@ import pytest
 import redis
 
 from bench.corpus import CorpusArticle, generate
-from services.cli import start_workers, stop_workers
 from services.contracts import PIPELINE, StageName
 from services.ingest import ArticleInput, push
 from services.runtime.streams import ensure_groups, read_feed, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 from services.stages import STAGES
 from tests.faults.conftest import conservation, revisions_are_contiguous, wait_drained
 from tests.integration.test_dedup import incidents_in_store

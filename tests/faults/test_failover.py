@@ -17,12 +17,12 @@ import pytest
 import redis
 
 from bench.corpus import generate
-from services.cli import start_workers, stop_workers
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import find_redis_server, free_port
 from services.runtime.sentinel import ask_sentinels, redis_url, sentinel_addresses, sync_client
 from services.runtime.settings import Settings
 from services.runtime.streams import ensure_groups
+from services.runtime.supervisor import start_workers, stop_workers
 from tests.faults.conftest import conservation, revisions_are_contiguous, wait_drained, whereabouts
 
 pytestmark = pytest.mark.slow

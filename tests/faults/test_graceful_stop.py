@@ -9,10 +9,10 @@ from pathlib import Path
 import redis
 
 from bench.corpus import generate
-from services.cli import start_workers
 from services.contracts import StageName, Stream
 from services.ingest import ArticleInput, push
 from services.runtime.streams import ensure_groups, stage_progress
+from services.runtime.supervisor import start_workers
 
 
 def test_sigterm_finishes_the_batch_in_hand(redis_url: str, redis_client: redis.Redis, tmp_path: Path) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import redis
 
-from services.cli import start_workers, stop_workers
 from services.ingest import push, text_file_article
 from services.runtime.streams import ensure_groups, read_feed
+from services.runtime.supervisor import start_workers, stop_workers
 from tests.faults.conftest import wait_drained
 
 pytestmark = pytest.mark.slow

@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import redis
 
-from services.cli import start_workers, stop_workers
 from services.contracts import PAYLOAD_FIELD, StageName, Stream
 from services.runtime.redis_server import free_port
 from services.runtime.streams import ensure_groups, stage_progress
+from services.runtime.supervisor import start_workers, stop_workers
 
 STORY = (
     "A missile struck a market in Kharkiv on Monday, killing two people and injuring nine, the regional "

@@ -11,10 +11,10 @@ import pytest
 import redis
 
 from bench.corpus import generate
-from services.cli import start_workers, stop_workers
 from services.ingest import ArticleInput, push
 from services.runtime.redis_server import RedisServer, free_port
 from services.runtime.streams import ensure_groups
+from services.runtime.supervisor import start_workers, stop_workers
 from tests.faults.conftest import conservation, wait_drained
 
 pytestmark = pytest.mark.slow
