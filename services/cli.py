@@ -211,12 +211,16 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
     from services.runtime.lean import keep_worker_lean
 
     keep_worker_lean()  # before numpy and spaCy load: one BLAS thread, no PyTorch or CuPy
-    from services.runtime.sentinel import run_following_the_primary
+    from services.runtime.sentinel import NoPrimary, run_following_the_primary
     from services.runtime.shell import build_app
     from services.stages import worker_for
 
     settings = settings_or_exit()
-    run_following_the_primary(lambda current: build_app(worker_for(stage, current), current), settings, stage)
+    try:
+        run_following_the_primary(lambda current: build_app(worker_for(stage, current), current), settings, stage)
+    except (redis.ConnectionError, NoPrimary) as error:
+        err.print(f"[red]The {stage} worker cannot reach Redis: {str(error).rstrip('.')}. Check INCIDENTFEED_REDIS_URL.[/red]")
+        raise typer.Exit(2) from error
 
 
 @app.command()

@@ -36,7 +36,7 @@ def answering_or_exit(client: redis.Redis, trouble: str, advice: str = "") -> re
     try:
         client.ping()
     except redis.RedisError as error:
-        err.print(f"[red]{trouble}: {error}. {advice}[/red]")
+        err.print(f"[red]{trouble}: {str(error).rstrip('.')}. {advice}[/red]")
         raise typer.Exit(2) from error
     return client
 

@@ -40,12 +40,7 @@ class NoPrimary(RuntimeError):
 
 
 def sentinel_addresses(settings: Settings) -> list[Address]:
-    found = []
-    for item in (settings.redis_sentinels or "").split(","):
-        if item.strip():
-            host, _, port = item.strip().rpartition(":")
-            found.append((host or "127.0.0.1", int(port)))
-    return found
+    return settings.sentinel_addresses()
 
 
 def ask_sentinels(sentinels: list[Address], service: str) -> Address | None:
@@ -151,6 +146,7 @@ def run_following_the_primary(build_app: Callable[[Settings], Any], settings: Se
     """Run a worker's app until SIGTERM; with sentinels, on the primary they name, and again on
     each primary they promote (entries it had in hand are reclaimed, as after a crash)."""
     if not sentinel_addresses(settings):
+        wait_for_redis(settings, name)
         asyncio.run(build_app(settings).run())
         return
     retrying = Retrying(
@@ -166,6 +162,28 @@ def run_following_the_primary(build_app: Callable[[Settings], Any], settings: Se
     )
     while retrying(_run_until_another_primary, build_app, settings):
         log.warning("%s worker: the sentinels promoted another primary; starting again on it", name)
+
+
+STARTUP_ATTEMPTS = 5
+"""A worker started before its Redis answers asks this many times, a second apart, then gives up."""
+
+
+def wait_for_redis(settings: Settings, name: str = "") -> None:
+    """Return once INCIDENTFEED_REDIS_URL answers; raise its ConnectionError after STARTUP_ATTEMPTS."""
+
+    def ping() -> None:
+        with redis.Redis.from_url(settings.redis_url or "redis://localhost:6379/0", socket_timeout=2) as client:
+            client.ping()
+
+    Retrying(
+        retry=retry_if_exception_type(redis.ConnectionError),
+        stop=stop_after_attempt(STARTUP_ATTEMPTS),
+        wait=wait_fixed(1),
+        before_sleep=lambda attempt: log.warning(
+            "%s worker: Redis does not answer yet (%s)", name, attempt.outcome.exception() if attempt.outcome else ""
+        ),
+        reraise=True,
+    )(ping)
 
 
 def _run_until_another_primary(build_app: Callable[[Settings], Any], settings: Settings) -> bool:

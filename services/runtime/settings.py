@@ -11,6 +11,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="INCIDENTFEED_", extra="ignore")
@@ -73,6 +75,27 @@ class Settings(BaseSettings):
     )
     log_format: Literal["json", "text"] = Field("json", description="json (one object per line) or text.")
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(REDIS_SCHEMES):
+            raise ValueError(f"a Redis URL starts with {', '.join(REDIS_SCHEMES)} (e.g. redis://localhost:6379/0)")
+        return value
+
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _host_port_pairs(cls, value: str | None) -> str | None:
+        for item in (value or "").split(","):
+            _, colon, port = item.strip().rpartition(":")
+            if item.strip() and not (colon and port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"{item.strip()!r} is not host:port (e.g. sentinel-1:26379,sentinel-2:26379)")
+        return value
+
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        """The sentinels' (host, port) pairs; none when INCIDENTFEED_REDIS_SENTINELS is unset."""
+        pairs = (item.strip().rpartition(":") for item in (self.redis_sentinels or "").split(",") if item.strip())
+        return [(host or "127.0.0.1", int(port)) for host, _, port in pairs]
+
     @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _any_case(cls, value: object, info: ValidationInfo) -> object:
@@ -117,5 +140,6 @@ def load_settings() -> Settings:
         problems = []
         for problem in error.errors():
             name = "INCIDENTFEED_" + "_".join(str(part) for part in problem["loc"]).upper()
-            problems.append(f"{name}={problem.get('input')!r}: {problem['msg']}")
+            reason = problem["msg"].removeprefix("Value error, ")
+            problems.append(f"{name}={problem.get('input')!r}: {reason}")
         raise SettingsError("; ".join(problems)) from None

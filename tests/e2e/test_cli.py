@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,13 +33,43 @@ def incidentfeed(
     )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "command",
-    [[], ["run"], ["ingest"], ["worker"], ["tail"], ["analyze"], ["schema", "export"], ["deadletter", "replay"]],
-)
-def test_every_command_has_help(command: list[str]) -> None:
-    result = incidentfeed(*command, "--help")
-    assert result.returncode == 0 and "Usage" in result.stdout
+def every_command() -> list[tuple[str, ...]]:
+    """The path of every command the CLI has, groups and leaves, read from the app itself."""
+    import typer
+
+    from services.cli import app
+
+    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
+        found = [path]
+        if isinstance(command, typer.core.TyperGroup):
+            for name, child in command.commands.items():
+                found += walk(child, (*path, name))
+        return found
+
+    return walk(typer.main.get_command(app), ())
+
+
+@pytest.mark.parametrize("path", every_command(), ids=lambda path: " ".join(path) or "incidentfeed")
+def test_every_command_has_help_that_names_each_of_its_options(path: tuple[str, ...]) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from services.cli import app
+
+    command: Any = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "1000"})  # one line a row
+    assert result.exit_code == 0, result.output
+    shown = " ".join(re.sub("[\u2500-\u257f]", " ", result.output).split())  # rich's panels out, wrapped lines joined
+    summary = " ".join((command.help or "").split()).split(". ")[0]
+    assert summary and summary[:60] in shown  # what it does, in the docstring's words
+    for parameter in command.params:
+        if isinstance(parameter, typer.core.TyperOption):
+            assert any(flag in shown for flag in parameter.opts), (parameter.opts, shown)
+            assert parameter.help and " ".join(parameter.help.split())[:40] in shown  # and what it means
+        else:  # an argument: what it takes
+            assert parameter.help and " ".join(parameter.help.split())[:40] in shown
 
 
 def test_schema_check_passes_on_the_committed_schemas() -> None:
@@ -75,7 +107,13 @@ def test_clear_errors_for_missing_input_and_missing_redis(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("variable", "value"), [("INCIDENTFEED_LOG_LEVEL", "verbose"), ("INCIDENTFEED_BATCH_SIZE", "0")]
+    ("variable", "value"),
+    [
+        ("INCIDENTFEED_LOG_LEVEL", "verbose"),
+        ("INCIDENTFEED_BATCH_SIZE", "0"),
+        ("INCIDENTFEED_REDIS_SENTINELS", "sentinel-1"),  # no port
+        ("INCIDENTFEED_REDIS_URL", "localhost:6379"),  # no scheme
+    ],
 )
 def test_a_bad_setting_is_one_sentence_naming_it_not_a_traceback(variable: str, value: str) -> None:
     result = incidentfeed("worker", "cleaner", env_extra={variable: value})
@@ -84,6 +122,14 @@ def test_a_bad_setting_is_one_sentence_naming_it_not_a_traceback(variable: str, 
     assert said.startswith("Invalid setting:") and variable in said
     lower_case = incidentfeed("run", "nope.txt", env_extra={"INCIDENTFEED_LOG_LEVEL": "warning"})  # any case
     assert "Invalid setting" not in lower_case.stderr and "does not exist" in " ".join(lower_case.stderr.split())
+
+
+def test_a_worker_whose_redis_never_answers_says_so_in_one_sentence() -> None:
+    port = free_port()  # nothing listens on it
+    result = incidentfeed("worker", "cleaner", env_extra={"INCIDENTFEED_REDIS_URL": f"redis://127.0.0.1:{port}/0"})
+    said = " ".join(result.stderr.split())
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "The cleaner worker cannot reach Redis" in said and "INCIDENTFEED_REDIS_URL" in said
 
 
 def test_ingest_from_stdin_then_tail_reads_the_feed(redis_url: str, redis_client: redis.Redis) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -126,7 +127,9 @@ async def test_pending_entries_of_a_crashed_peer_are_reclaimed(redis_client: red
         orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
     ]
     assert sorted(outputs) == ["a0", "a1", "a2", "a3"]
-    assert len(ids) == 4 and not dead_letters(redis_client)
+    assert not dead_letters(redis_client)
+    assert not redis_client.xpending(Stream.RAW, "cleaner")["pending"]  # each acknowledged, by the new owner
+    assert {e[0].decode() for e in redis_client.xrange(Stream.RAW)} <= set(ids)
 
 
 async def test_a_slow_batch_is_not_reclaimed_and_done_twice(redis_client: redis.Redis, redis_url: str) -> None:
@@ -150,8 +153,8 @@ async def test_a_slow_batch_is_not_reclaimed_and_done_twice(redis_client: redis.
 
 
 @pytest.mark.parametrize("copies", [2])
-async def test_output_and_ack_are_one_transaction(redis_client: redis.Redis, redis_url: str, copies: int) -> None:
-    """Two replicas in one group never both publish an entry."""
+async def test_two_replicas_never_both_publish_an_entry(redis_client: redis.Redis, redis_url: str, copies: int) -> None:
+    """Two replicas in one group: each entry published once."""
     ensure_groups(redis_client)
     for n in range(40):
         add_raw(redis_client, {"id": f"r{n}", "text": STORY + f" Report {n}."})
@@ -165,3 +168,104 @@ async def test_output_and_ack_are_one_transaction(redis_client: redis.Redis, red
         orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
     ]
     assert sorted(outputs) == sorted(f"r{n}" for n in range(40))
+
+
+class CutBeforeAck:
+    """A TCP proxy in front of Redis that forwards a client's commands until the first XACK, then
+    closes both ends: the connection dies between a batch's outputs and its acknowledgements."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port, self.cut = host, port, asyncio.Event()
+        self.connections: set[asyncio.Task[Any]] = set()
+
+    async def __aenter__(self) -> int:
+        self.server = await asyncio.start_server(self.serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        for connection in self.connections:
+            connection.cancel()
+        await asyncio.gather(*self.connections, return_exceptions=True)
+
+    async def serve(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        self.connections.add(asyncio.current_task())  # type: ignore[arg-type]
+        server_in, server_out = await asyncio.open_connection(self.host, self.port)
+
+        async def upstream() -> None:
+            while chunk := await client_in.read(65536):
+                if b"XACK" in chunk and not self.cut.is_set():
+                    server_out.write(chunk[: chunk.index(b"XACK")])  # the outputs, and not the acks
+                    await server_out.drain()
+                    self.cut.set()
+                    server_out.close()
+                    client_out.close()
+                    return
+                server_out.write(chunk)
+                await server_out.drain()
+
+        async def downstream() -> None:
+            while chunk := await server_in.read(65536):
+                client_out.write(chunk)
+                await client_out.drain()
+
+        with contextlib.suppress(ConnectionError, OSError):
+            await asyncio.gather(upstream(), downstream())
+
+
+async def outputs_and_acks_after_a_cut(redis_client: redis.Redis, redis_url: str) -> tuple[set[str], set[str]]:
+    """One batch handled over a connection cut between its outputs and its acks: which articles
+    reached articles.clean, and which of their entries were acknowledged, as Redis holds them."""
+    import redis.asyncio
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    ensure_groups(redis_client)
+    for n in range(4):
+        add_raw(redis_client, {"id": f"t{n}", "text": STORY + f" Batch {n}."})
+    ((_, entries),) = redis_client.xreadgroup("cleaner", "worker-1", {Stream.RAW: ">"}, count=10)
+    deliveries = [Delivery(entry_id.decode(), fields) for entry_id, fields in entries]
+    article_of = {d.entry_id: orjson.loads(d.payload)["id"] for d in deliveries}
+    options = redis.connection.parse_url(redis_url)
+    proxy = CutBeforeAck(str(options.get("host", "127.0.0.1")), int(options.get("port", 6379)))
+    async with proxy as port:
+        client = redis.asyncio.Redis(host="127.0.0.1", port=port, db=int(options.get("db", 0)),
+                                     username=options.get("username"), password=options.get("password"),
+                                     retry=Retry(NoBackoff(), 0))  # fmt: skip  # no silent resend of the batch
+        worker = CleanerWorker(settings_for(redis_url))
+        with contextlib.suppress(redis.ConnectionError):
+            await worker.handle(client, deliveries)
+        await client.aclose()
+    assert proxy.cut.is_set()  # the connection did die between them
+    published = {
+        orjson.loads(f[PAYLOAD_FIELD.encode()])["meta"]["article_id"] for _, f in redis_client.xrange(Stream.CLEAN)
+    }
+    still_pending = {e["message_id"].decode() for e in redis_client.xpending_range(Stream.RAW, "cleaner", "-", "+", 10)}
+    acknowledged = {article_of[entry] for entry in article_of if entry not in still_pending}
+    return published, acknowledged
+
+
+async def test_a_connection_lost_between_output_and_ack_leaves_neither(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    """Outputs and acks go in one MULTI/EXEC: cut between them, Redis keeps neither, and the batch
+    is still pending for a retry (never published without its ack, never acked without its output)."""
+    if redis_url.startswith("rediss://") or redis_url.startswith("unix://"):
+        pytest.skip("the cutting proxy speaks plain TCP")
+    published, acknowledged = await outputs_and_acks_after_a_cut(redis_client, redis_url)
+    assert published == acknowledged == set()
+
+
+async def test_the_cut_finds_a_publish_and_ack_that_are_not_one_transaction(
+    redis_client: redis.Redis, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: with the transaction turned off, the same cut leaves outputs
+    published whose entries were never acknowledged."""
+    if redis_url.startswith("rediss://") or redis_url.startswith("unix://"):
+        pytest.skip("the cutting proxy speaks plain TCP")
+    import redis.asyncio
+
+    plain = redis.asyncio.Redis.pipeline
+    monkeypatch.setattr(redis.asyncio.Redis, "pipeline", lambda self, transaction=True, **kw: plain(self, False, **kw))
+    published, acknowledged = await outputs_and_acks_after_a_cut(redis_client, redis_url)
+    assert published and published != acknowledged
