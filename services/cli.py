@@ -219,7 +219,8 @@ def worker(stage: Annotated[StageName, typer.Argument(help="Which stage this pro
     try:
         run_following_the_primary(lambda current: build_app(worker_for(stage, current), current), settings, stage)
     except (redis.ConnectionError, NoPrimary) as error:
-        err.print(f"[red]The {stage} worker cannot reach Redis: {str(error).rstrip('.')}. Check INCIDENTFEED_REDIS_URL.[/red]")
+        reason = str(error).rstrip(".")
+        err.print(f"[red]The {stage} worker cannot reach Redis: {reason}. Check INCIDENTFEED_REDIS_URL.[/red]")
         raise typer.Exit(2) from error
 
 
