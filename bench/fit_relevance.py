@@ -85,7 +85,7 @@ def featurise(rows: list[tuple[str, RawArticle, str, str, str]]) -> list[dict[st
     examples = []
     for row, article, doc in zip(kept, cleaned, parse_articles(load_pipeline(), cleaned), strict=True):
         entities = extract_entities(article, doc)
-        lexical = lexical_features(article.headline, article.text, article.meta.published_at)
+        lexical = lexical_features(article.headline, article.text, article.meta.published_at, article.body_start)
         final = final_relevance_features(article, doc, entities, lexical)
         examples.append(
             {"id": row[0], "outcome": row[2], "fold": row[3], "kind": row[4], "early": lexical, "final": final}

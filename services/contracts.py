@@ -249,6 +249,11 @@ class CleanArticle(Message):
     headline: str | None = None
     dateline: str | None = Field(None, description="The dateline's place ('KYIV'), a hint.")
     text: str = Field(description="The story's body: paragraphs joined by blank lines.")
+    body_start: int = Field(
+        0,
+        ge=0,
+        description="Where the story's body starts in `text`: after the headline when the text opens with it, else 0.",
+    )
     paragraphs: list[TextSpan]
     offsets: list[OffsetSegment] = Field(description="Maps clean offsets to raw offsets.")
     removed_lines: int = Field(0, description="Boilerplate lines dropped.")
@@ -325,6 +330,11 @@ class EntityArticle(Message):
     meta: ArticleMeta
     headline: str | None
     text: str
+    body_start: int = Field(
+        0,
+        ge=0,
+        description="Where the story's body starts in `text`: after the headline when the text opens with it, else 0.",
+    )
     offsets: list[OffsetSegment]
     main_location: Place | None
     places: list[Place]

@@ -40,7 +40,8 @@ count only where the article is about that place's country."""
 MIN_ALTERNATE_INDEXED = 15_000
 """Alternate names ('Nuseirat' for An Nuşayrāt, 'Kiev') are indexed for towns of this size and up."""
 NEAR_KM = 40.0
-"""Two places this close are one scene for incident matching (a village and the town beside it)."""
+"""Two places this close are one scene: for incident matching (a village and the town beside it), and for
+the entity stage, a place this near a larger one with no province in common can stand inside it."""
 
 PRECISION_ORDER = ("village", "city", "district", "region", "country", "other")
 """From most to least specific: `Place.kind` and `Location.precision` take these values."""

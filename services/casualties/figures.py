@@ -50,5 +50,5 @@ def figures_for(article: EntityArticle) -> FiguresArticle:
 
 
 def headline_end_of(article: EntityArticle) -> int:
-    """Where the headline ends in the text, when the text starts with it; else 0."""
-    return len(article.headline) if article.headline and article.text.startswith(article.headline) else 0
+    """Where the headline ends in the text, when the text starts with it; else 0 (the cleaner says)."""
+    return article.body_start

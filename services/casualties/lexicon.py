@@ -15,6 +15,8 @@ from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 from wordfreq import zipf_frequency
 
+from services.attack_words import ATTACK_NOUNS
+
 
 @cache
 def lexicon() -> dict[str, Any]:
@@ -108,7 +110,7 @@ def word_sets() -> dict[str, frozenset[str]]:
         "dispute": frozenset(spec["dispute_markers"]),  # type: ignore[arg-type]
         "superseding": frozenset(spec["superseding_markers"]),  # type: ignore[arg-type]
         "after_hyphen": frozenset(spec["not_counts_after_hyphen"]),  # type: ignore[arg-type]
-        "attack": frozenset(spec["attack_nouns"]),  # type: ignore[arg-type]
+        "attack": ATTACK_NOUNS,
         "not_casualty_verbs": frozenset(spec["not_casualty_verbs"]),  # type: ignore[arg-type]
         **{
             f"partial_{name}": frozenset(words)

@@ -165,7 +165,12 @@ def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> 
             "unsupported_language", f"the article is in '{language}', judged on {judged}; only English is supported"
         )
 
-    first_body = parts[1] if headline and raw.title is None and len(parts) > 1 else parts[0]
+    headline_first = headline is not None and raw.title is None  # the first line was the headline
+    if headline_first:
+        body_start = paragraphs[1].start if len(paragraphs) > 1 else paragraphs[0].end
+    else:
+        body_start = len(headline) if headline and text.startswith(headline) else 0
+    first_body = parts[1] if headline_first and len(parts) > 1 else parts[0]
     dateline = DATELINE.match(first_body)
     return CleanArticle(
         meta=ArticleMeta(
@@ -183,6 +188,7 @@ def clean_article(raw: RawArticle, *, ingested_at: datetime, max_bytes: int) -> 
         headline=headline,
         dateline=dateline.group("place").strip() if dateline else None,
         text=text,
+        body_start=body_start,
         paragraphs=paragraphs,
         offsets=offsets,
         removed_lines=len(lines) - len(kept),

@@ -25,6 +25,7 @@ from spacy.tokens import Doc, Span
 
 from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
+from services.attack_words import ATTACK_WORDS
 from services.contracts import (
     CleanArticle,
     EntityArticle,
@@ -36,7 +37,7 @@ from services.contracts import (
     Weapon,
 )
 from services.entities.gazetteer import sure_entry
-from services.entities.locations import ATTACK_HEADS, YEAR
+from services.entities.locations import YEAR
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
@@ -47,8 +48,6 @@ from services.runtime.settings import Settings, load_settings
 SPACY_MODEL: str = Settings.model_fields["spacy_model"].default
 """The English pipeline, shipped on PyPI. INCIDENTFEED_SPACY_MODEL names another installed package or a
 model directory (bench/model_choice.py measured a larger one: see the README)."""
-ATTACK_WORDS = ATTACK_HEADS
-"""One list of attack words for the place, the time and the perpetrator (entities/locations.py)."""
 
 
 @cache
@@ -354,10 +353,11 @@ def extract_entities(article: CleanArticle, doc: Doc) -> EntityArticle:
         meta=article.meta,
         headline=article.headline,
         text=article.text,
+        body_start=article.body_start,
         offsets=article.offsets,
         main_location=main,
         places=places,
-        actors=resolve_actors(doc, article.headline if article.text.startswith(article.headline or "\0") else None),
+        actors=resolve_actors(doc, article.headline if article.body_start else None),
         weapons=resolve_weapons(doc),
         occurred=resolve_time(doc, article.meta.published_at),
         perpetrator=resolve_perpetrator(doc),
@@ -394,7 +394,7 @@ def final_relevance_features(
     """The early decision's features (`lexical`, when already made) and what the parse adds."""
     sentences = sum(1 for _ in doc.sents) or 1
     return parse_features(
-        lexical or lexical_features(article.headline, article.text, article.meta.published_at),
+        lexical or lexical_features(article.headline, article.text, article.meta.published_at, article.body_start),
         event_day=entities.occurred.precision == "day",
         perpetrator=entities.perpetrator,
         weapons=[w.id for w in entities.weapons],

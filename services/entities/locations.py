@@ -26,9 +26,11 @@ from functools import cache
 from spacy.tokens import Doc, Span, Token
 
 from services.actors import actor_knowledge
+from services.attack_words import ATTACK_WORDS
 from services.contracts import Place
 from services.places import (
     MIN_ALTERNATE_POPULATION,
+    NEAR_KM,
     GeoEntry,
     distance_km,
     lookup,
@@ -38,12 +40,6 @@ from services.places import (
 
 SMALL_PLACE = 15_000
 """Below this a place is a village or town (Location.precision 'village')."""
-ATTACK_HEADS = {
-    "strike", "attack", "missile", "drone", "bomb", "bombing", "shelling", "barrage", "assault",
-    "explosion", "blast", "airstrike", "raid", "kill", "killed", "injure", "wound", "hit", "fire",
-    "target", "bombard", "bombardment", "slam", "destroy", "rocket", "shell", "massacre", "die",
-    "detonate", "attacker", "bomber", "suicide", "explode", "blow", "shatter", "rubble",
-}  # fmt: skip
 FOREIGN_FACTOR = 0.6
 """A town outside the country the article is about is more often context (a capital that
 reacts, another incident) than the place of the attack."""
@@ -172,7 +168,7 @@ def _attack_governing(span: Span) -> Token | None:
         head = node.head
         if head.i == node.i:
             return None
-        if head.lemma_.lower() in ATTACK_HEADS and node.dep_ in ("prep", "pobj", "dobj", "nsubjpass"):
+        if head.lemma_.lower() in ATTACK_WORDS and node.dep_ in ("prep", "pobj", "dobj", "nsubjpass"):
             return head
         if head.dep_ not in ("prep", "pobj", "dobj", "nsubjpass", "appos") and head.pos_ not in ("ADP", "NOUN"):
             return None
@@ -477,7 +473,7 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
 
 def _about_an_attack_now(sentence: Span) -> bool:
     """A sentence about an attack, not about one of another year ('a 2020 US strike in Baghdad')."""
-    return any(t.lemma_.lower() in ATTACK_HEADS and not _of_another_year(t) for t in sentence)
+    return any(t.lemma_.lower() in ATTACK_WORDS and not _of_another_year(t) for t in sentence)
 
 
 def _in_caption(span: Span) -> bool:
@@ -564,7 +560,7 @@ def _inside(small: Candidate, large: Candidate) -> bool:
     if small.admin1 and large.admin1 and small.admin1 == large.admin1:
         return True
     if None not in (a.lat, a.lon, b.lat, b.lon):
-        return distance_km(a.lat, a.lon, b.lat, b.lon) <= 60  # type: ignore[arg-type]
+        return distance_km(a.lat, a.lon, b.lat, b.lon) <= NEAR_KM  # type: ignore[arg-type]
     return True  # an ungazetteered village in the same country: the text put it there
 
 

@@ -94,7 +94,9 @@ def forced() -> Relevance:
 
 def judge_early(article: CleanArticle) -> Relevance:
     """The early decision, on the cleaned text alone."""
-    return decide(lexical_features(article.headline, article.text, article.meta.published_at), "early")
+    return decide(
+        lexical_features(article.headline, article.text, article.meta.published_at, article.body_start), "early"
+    )
 
 
 def pass_or_skip(article: CleanArticle) -> CleanArticle | SkippedArticle:

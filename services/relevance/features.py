@@ -110,22 +110,20 @@ class Features:
             self.words.setdefault(name, []).extend(words)
 
 
-def zones(headline: str | None, text: str) -> dict[str, list[str]]:
-    """The headline's words, the lead's and the rest's (the text's first line is the headline when
-    the article gave none)."""
-    body = words_of(text)
+def zones(headline: str | None, text: str, body_start: int = 0) -> dict[str, list[str]]:
+    """The headline's words, the lead's and the rest's (the body starts at `body_start`, after the
+    headline when the text opens with it)."""
+    body = words_of(text[body_start:])
     head = words_of(headline) if headline else []
-    if head and body[: len(head)] == head:
-        body = body[len(head) :]
     return {"head": head, "lead": body[:LEAD_WORDS], "body": body[LEAD_WORDS : LEAD_WORDS + BODY_WORDS]}
 
 
-def lexical_features(headline: str | None, text: str, published_at: datetime | None) -> Features:
+def lexical_features(headline: str | None, text: str, published_at: datetime | None, body_start: int = 0) -> Features:
     """Features of the cleaned text alone, before any parse: cue groups by zone, numbers beside
     casualty words, years older than the publication."""
     features = Features()
     features.add("bias", 1.0)
-    read = zones(headline, text)
+    read = zones(headline, text, body_start)
     total_words = sum(len(w) for w in read.values()) or 1
     cues_in: dict[str, list[tuple[int, int, str]]] = {}
     for zone, words in read.items():

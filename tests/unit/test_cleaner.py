@@ -214,3 +214,14 @@ def test_no_english_article_of_the_development_set_is_judged_foreign() -> None:
             if error.reason == "unsupported_language":
                 refused.append(error.error)
     assert refused == []  # the rate of false refusals on real English news: zero
+
+
+def test_the_cleaner_says_where_the_body_starts() -> None:
+    story = "A drone struck a depot in the port on Sunday, killing three workers, officials said. " * 3
+    headed = clean("Drone strike kills three at depot\n\n" + story)
+    assert headed.headline == "Drone strike kills three at depot"  # type: ignore[attr-defined]
+    assert headed.text[headed.body_start :].startswith("A drone struck")  # type: ignore[attr-defined]
+    titled = clean(story, title="Drone strike kills three at depot")
+    assert titled.body_start == 0  # type: ignore[attr-defined]  # the title is not in the text
+    repeated = clean("Drone strike kills three at depot\n\n" + story, title="Drone strike kills three at depot")
+    assert repeated.text[repeated.body_start :].lstrip().startswith("A drone struck")  # type: ignore[attr-defined]

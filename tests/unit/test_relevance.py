@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.cleaner.clean import clean_article
-from services.contracts import CleanArticle, RawArticle, RelevanceOutcome, SkippedArticle, utc_now
-from services.entities.extract import extract_entities, extract_or_skip, judge_relevance, parse_articles
-from services.relevance.decide import decide, forced, judge_early, model, pass_or_skip, probabilities
+from services.contracts import CleanArticle, RawArticle, RelevanceOutcome, SkippedArticle
+from services.entities.extract import extract_or_skip, parse_articles
+from services.pipeline import analyse, clean_all
+from services.relevance.decide import decide, forced, model, pass_or_skip, probabilities
 from services.relevance.features import Features, find_cues, lexical_features, words_of
 
 STORIES = {
@@ -106,17 +106,14 @@ STORIES = {
 
 def cleaned(name: str, text: str) -> CleanArticle:
     raw = RawArticle(text=text, id=name.replace(" ", "-"), published_at="2025-05-06")  # type: ignore[arg-type]
-    return clean_article(raw, ingested_at=utc_now(), max_bytes=100_000)
+    return clean_all([raw])[0]
 
 
 @pytest.fixture(scope="module")
 def judged(nlp: Any) -> dict[str, tuple[str, Any, Any]]:
     articles = {name: cleaned(name, text) for name, (_, text) in STORIES.items()}
-    docs = parse_articles(nlp, list(articles.values()))
-    return {
-        name: (STORIES[name][0], judge_early(article), judge_relevance(article, doc, extract_entities(article, doc)))
-        for (name, article), doc in zip(articles.items(), docs, strict=True)
-    }
+    analysed = analyse(list(articles.values()), nlp, judged=True)
+    return {name: (STORIES[name][0], a.early, a.final) for name, a in zip(articles, analysed, strict=True)}
 
 
 @pytest.mark.parametrize("name", sorted(STORIES))
@@ -212,10 +209,9 @@ def test_the_committed_weights_carry_their_out_of_sample_report() -> None:
 
 def test_every_seed_reaches_the_parse_and_is_judged_an_attack(seed_stages: dict[str, dict[str, Any]], nlp: Any) -> None:
     for article_id, stages in seed_stages.items():
-        clean: CleanArticle = stages["clean"]
-        assert judge_early(clean).outcome == RelevanceOutcome.ATTACK, article_id
-        (doc,) = parse_articles(nlp, [clean])
-        assert judge_relevance(clean, doc, stages["entities"]).outcome == RelevanceOutcome.ATTACK, article_id
+        (judged,) = analyse([stages["clean"]], nlp, judged=True)
+        assert judged.early is not None and judged.early.outcome == RelevanceOutcome.ATTACK, article_id
+        assert judged.final is not None and judged.final.outcome == RelevanceOutcome.ATTACK, article_id
 
 
 def test_cues_found_by_their_index_are_those_a_scan_of_every_phrase_finds() -> None:
