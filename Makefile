@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format schemas bench accuracy fit-matcher fit-headline fit-relevance lock clean
+.PHONY: run test lint format schemas bench accuracy fit-matcher fit-headline fit-relevance fit-places lock clean
 
 # Everything installs from requirements.lock, the whole dependency tree pinned (`make lock`
 # refreshes it from pyproject.toml), so a fresh machine gets what CI tested.
@@ -42,6 +42,9 @@ bench: $(STAMP)
 
 accuracy: $(STAMP) ## incident, place and figure accuracy on the development set and the seeds (../shared)
 	$(BIN)/python -m bench.accuracy
+
+fit-places: $(STAMP) ## refit the main-place ranker's weights on the labelled corpora (services/entities/data/place_ranker.json)
+	$(BIN)/python -m bench.fit_places
 
 fit-matcher: $(STAMP) ## refit the incident matcher's weights on the labelled corpora (services/dedup/data/matcher.json)
 	$(BIN)/python -m bench.fit_matcher

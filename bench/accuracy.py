@@ -5,7 +5,7 @@
 
 Each corpus goes through `incidentfeed run` exactly as a user runs it (worker processes over
 Redis: INCIDENTFEED_REDIS_URL, else a private redis-server), then `bench/scoring.py` compares
-the feed with the gold, and refits the relevance decision and the headline-figure ranker to report
+the feed with the gold, and refits the relevance decision, the headline-figure ranker and the main-place ranker to report
 them cross-validated (leave one event out) beside their in-sample numbers. Prints incident
 pairwise precision/recall/F1 and B-cubed F1, main-place and headline-figure accuracy, and the
 confusion list (gold events split or glued, with each report's reason and confidence); writes
@@ -116,6 +116,24 @@ def main(argv: list[str] | None = None) -> None:
     out = RESULTS / f"accuracy-headline-figures-{today}.json"
     out.write_text(json.dumps(headline, indent=1) + "\n")
     print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+    places = place_report([(c, g) for _, c, g in corpora])
+    out = RESULTS / f"accuracy-main-place-{today}.json"
+    out.write_text(json.dumps(places, indent=1) + "\n")
+    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+
+def place_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
+    """The main-place ranker, refitted and cross-validated on these corpora (leave one event out),
+    beside its in-sample numbers and the hand-written rule's, per article, in process (no Redis)."""
+    from bench.fit_places import measure as measure_places
+
+    report: dict[str, Any] = measure_places(corpora)["report"]
+    print("\n== main place per article, ranker (attack reports of the corpora above, in process)")
+    for name, label in (("rule", "rule"), ("ranker_leave_one_event_out", "ranker, out of sample"),
+                        ("ranker_in_sample", "ranker, in sample")):  # fmt: skip
+        print(f"{label:24}{report[name]['right']:>10}{report[name]['accuracy']:>8}")
+    print(f"(the gold place is among the candidates in {report['gold_among_candidates']}/{report['articles']})")
+    return report
 
 
 def headline_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from services.contracts import CleanArticle, EntityArticle, FiguresArticle, RawA
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc
 
 MAX_ARTICLE_BYTES = 1_000_000
 """In process nothing is refused for its size unless the caller says so (the workers use the setting)."""
@@ -36,6 +37,8 @@ class Analysed:
     figures: FiguresArticle
     early: Relevance | None = None
     final: Relevance | None = None
+    doc: Doc | None = None
+    """The parse, when asked for (`keep_docs`): the fitting scripts read candidates from it."""
 
     @property
     def article_id(self) -> str:
@@ -56,6 +59,7 @@ def analyse(
     ingested_at: datetime | None = None,
     max_bytes: int = MAX_ARTICLE_BYTES,
     judged: bool = False,
+    keep_docs: bool = False,
 ) -> list[Analysed]:
     """Every article through clean, entities (one `nlp.pipe` over the batch) and figures, in order.
 
@@ -76,7 +80,7 @@ def analyse(
         early = final = None
         if judged:
             early, final = judge_early(clean), judge_relevance(clean, doc, entities)
-        results.append(Analysed(clean, entities, figures_for(entities), early, final))
+        results.append(Analysed(clean, entities, figures_for(entities), early, final, doc if keep_docs else None))
     return results
 
 

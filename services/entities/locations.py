@@ -17,6 +17,7 @@ Passes, in order:
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -28,6 +29,7 @@ from spacy.tokens import Doc, Span, Token
 from services.actors import actor_knowledge
 from services.attack_words import ATTACK_WORDS
 from services.contracts import Place
+from services.entities.place_ranking import ranked_first
 from services.places import (
     MIN_ALTERNATE_POPULATION,
     NEAR_KM,
@@ -63,7 +65,7 @@ class Mention:
     sure: bool  # marked by the gazetteer before the NER
 
 
-MAX_NOUN_WORDS = 3  # "local government area"
+MAX_NOUN_WORDS = 4  # "local government area", "part of the town"
 LEADING_WORDS = {"the", "at", "in", "on", "near", "from", "outside", "inside"}
 """Words a name's span may open with that are no part of the name."""
 NAME_PARTICLES = {"al", "el", "-", "'"}
@@ -283,14 +285,14 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
         mentions.append(Mention(span, name, entries, noun, sure))
         taken.update(range(span.start, span.end))
 
-    for ent in doc.ents:
+    for ent, label in _whole_names(doc):
         if skip[0] <= ent.start_char < skip[1] or _not_a_place_name(ent):
             continue
         noun = _noun_after(doc, ent.end) or _noun_before(doc, ent.start)
-        if ent.label_ in ("PERSON", "ORG"):
-            if noun == "settlement" and not lookup(ent.text):  # "Tudun Biri, a community": the NER guessed
+        if label in ("PERSON", "ORG"):
+            if noun == "settlement" and _is_proper_name(ent) and not lookup(ent.text):  # "Tudun Biri, a community"
                 add(ent, noun, False)
-        elif ent.label_ in ("GPE", "LOC", "FAC") and (ent.kb_id_ or noun or lookup(ent.text) or _object_of_attack(ent)):
+        elif label in ("GPE", "LOC", "FAC") and (ent.kb_id_ or noun or lookup(ent.text) or _object_of_attack(ent)):
             add(ent, noun, bool(ent.kb_id_))
     # Names the NER missed or called something else, which a place noun makes a place.
     for token in doc:
@@ -315,6 +317,40 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
             continue
         add(span, noun, False)
     return mentions
+
+
+PLACE_LABELS = ("GPE", "LOC", "FAC")
+
+
+def _whole_names(doc: Doc) -> list[tuple[Span, str]]:
+    """The named entities, each widened to the whole name where the NER cut one at its particle
+    ('Maarat al-' a PERSON, 'Numan' a GPE: 'Maarat al-Numan'), with its label (a place's wins)."""
+    names: list[tuple[Span, str]] = []
+    for ent in doc.ents:
+        start = ent.start
+        while (
+            start >= 3
+            and doc[start - 1].text == "-"
+            and doc[start - 2].lower_ in NAME_PARTICLES
+            and (doc[start - 3].is_title)
+        ):
+            start -= 3  # "Maarat al-" before the entity "Numan"
+            while start > 0 and doc[start - 1].is_title and not doc[start - 1].is_sent_start:
+                start -= 1
+        label = ent.label_
+        if names and start <= names[-1][0].end and (start < names[-1][0].end or doc[start - 1].text == "-"):
+            previous, previous_label = names.pop()  # the particle's side of the same name
+            start = min(start, previous.start)
+            label = label if label in PLACE_LABELS else previous_label
+        whole = ent if start == ent.start else Span(doc, start, ent.end, label=label, kb_id=ent.kb_id_)
+        names.append((whole, label))
+    return names
+
+
+def _is_proper_name(span: Span) -> bool:
+    """Capitalised words (and particles), not a common noun phrase ('the health ministry in Gaza')."""
+    words = [t for t in span if t.lower_ not in ("the", "a", "an")]
+    return bool(words) and all(t.is_title or t.is_upper or t.lower_ in NAME_PARTICLES for t in words)
 
 
 def _country_named_with(span: Span) -> str | None:
@@ -385,6 +421,8 @@ class Candidate:
     score: float
     attack_score: float
     settlement: bool = False  # the text calls it a village, town, camp or community
+    quarter: bool = False  # the text makes it part of a town: a neighbourhood, a suburb, "Rafah's Tal al-Sultan"
+    population: int = 0  # the gazetteer's, where it knows the place
     sentences: set[int] = field(default_factory=set)
 
 
@@ -407,8 +445,33 @@ def _name_with_its_noun(doc: Doc, mention: Mention, kind: str) -> str:
     return f"{mention.name} {kind}"
 
 
+@dataclass(frozen=True)
+class ProposedPlace:
+    """A place the article names, as the ranker sees it: its features beside the others'."""
+
+    place: Place
+    features: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ProposedPlaces:
+    candidates: list[ProposedPlace]
+    rule: int | None
+    """The hand-written rule's pick (`_main`): a feature of the ranker, and the choice without its weights."""
+
+
 def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], Place | None]:
-    """All places the article names, and the main one (where the attack happened).
+    """All places the article names, and the main one (where the attack happened): the passes
+    propose the candidates (`place_candidates`), the fitted ranker chooses (place_ranking.py)."""
+    proposed = place_candidates(doc, dateline)
+    places = [c.place for c in proposed.candidates]
+    if not places:
+        return places, None
+    return places, places[ranked_first([c.features for c in proposed.candidates], proposed.rule or 0)]
+
+
+def place_candidates(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> ProposedPlaces:
+    """Every place the article names, with the features the ranker reads, and the rule's pick.
 
     `dateline` is the character range of the dateline ("KYIV, Ukraine (AP) —"): where the
     reporter files from, not where the attack was, so its place counts for nothing there.
@@ -455,6 +518,8 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
         found.score += weight
         found.attack_score += weight if in_attack else 0
         found.settlement |= mention.noun == "settlement" and kind == "village"
+        found.quarter |= mention.noun == "quarter" or _after_a_towns_possessive(mention.span)
+        found.population = max(found.population, entry.population if entry is not None else 0)
         found.sentences.add(mention.span.sent.start)
         spellings[key][mention.name] += 1
     _place_the_unplaced(candidates)
@@ -467,13 +532,67 @@ def resolve(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> tuple[list[Place], 
         if named_most and candidate.place.country_code != named_most and candidate.place.kind != "country":
             candidate.score *= FOREIGN_FACTOR
             candidate.attack_score *= FOREIGN_FACTOR
-    main = _main(candidates)
-    return list(named.values()), named[main] if main is not None else None
+    if not candidates:
+        return ProposedPlaces([], None)
+    rule = _main(candidates)
+    features = _features(candidates, rule, named_most, [s.start for s in sentences])
+    keys = list(candidates)
+    return ProposedPlaces(
+        [ProposedPlace(named[key], features[key]) for key in keys], keys.index(rule) if rule is not None else None
+    )
+
+
+def _features(
+    candidates: dict[tuple[str, str], Candidate],
+    rule: tuple[str, str] | None,
+    named_most: str | None,
+    sentence_starts: list[int],
+) -> dict[tuple[str, str], dict[str, float]]:
+    """What the ranker reads of each candidate: its weights beside the best one's, its kind, its
+    mentions, how early it comes, whether it is foreign to the story or the gazetteer knows it, and
+    how it stands to the rule's pick (is it, inside it, or around it)."""
+    top_score = max(c.score for c in candidates.values()) or 1.0
+    top_attack = max(c.attack_score for c in candidates.values())
+    rank_of = {start: i for i, start in enumerate(sentence_starts)}
+    count = max(len(sentence_starts), 1)
+    picked = candidates.get(rule) if rule is not None else None
+    out = {}
+    for key, c in candidates.items():
+        kind = key[1]
+        first = min((rank_of.get(s, count) for s in c.sentences), default=count)
+        features = {
+            f"kind_{kind}": 1.0,
+            "score": math.log1p(c.score),
+            "attack_score": math.log1p(c.attack_score),
+            "score_share": c.score / top_score,
+            "attack_share": c.attack_score / top_attack if top_attack else 0.0,
+            "mentions": math.log1p(c.place.mentions),
+            "settlement": float(c.settlement),
+            "quarter": float(c.quarter),
+            "foreign": float(bool(named_most) and c.place.country_code != named_most and kind != "country"),
+            "gazetteered": float(c.place.geonames_id is not None),
+            "population": math.log10(c.population + 1) / 7,
+            "early": 1 - first / count,
+            "rule_pick": float(key == rule),
+        }
+        if picked is not None and rule is not None and key != rule:
+            features["around_rule_pick"] = float(SPECIFICITY[kind] > SPECIFICITY[rule[1]] and _inside(picked, c))
+            features["inside_rule_pick"] = float(SPECIFICITY[kind] < SPECIFICITY[rule[1]] and _inside(c, picked))
+        out[key] = {name: value for name, value in features.items() if value}
+    return out
 
 
 def _about_an_attack_now(sentence: Span) -> bool:
     """A sentence about an attack, not about one of another year ('a 2020 US strike in Baghdad')."""
     return any(t.lemma_.lower() in ATTACK_WORDS and not _of_another_year(t) for t in sentence)
+
+
+def _after_a_towns_possessive(span: Span) -> bool:
+    """ "Rafah's Tal al-Sultan": a part of the town named before it."""
+    doc = span.doc
+    if span.start < 2 or doc[span.start - 1].text not in ("'s", "’s"):
+        return False
+    return any(entry.kind == "city" for entry in lookup(doc[span.start - 2].text))
 
 
 def _in_caption(span: Span) -> bool:
@@ -534,19 +653,23 @@ SPECIFICITY = {"village": 0, "city": 1, "district": 2, "region": 3, "country": 4
 def _main(candidates: dict[tuple[str, str], Candidate]) -> tuple[str, str] | None:
     """The most specific place of the attack: the best-scored city, town or village, unless a
     more specific place inside it stands in the attack sentences too: any place inside a region
-    or a territory; inside a city, only one the text calls a village, town or camp."""
+    or a territory; inside a city, only one the text calls a village, town or camp, never a part of
+    the town (a neighbourhood, a suburb: the analyst's place is the city, town or village)."""
     if not candidates:
         return None
     ranked = sorted(candidates, key=lambda k: (-candidates[k].score, SPECIFICITY[k[1]]))
     pool = [k for k in ranked if k[1] in ("village", "city", "district")] or [k for k in ranked if k[1] == "region"]
     best = (pool or ranked)[0]
+    if candidates[best].quarter:  # a part of a town ("Rafah's Tal al-Sultan neighbourhood"): the town
+        towns = [k for k in pool if k[1] == "city" and _inside(candidates[best], candidates[k])]
+        best = towns[0] if towns else best
     for key in sorted(pool, key=lambda k: -candidates[k].attack_score):
         other, top = candidates[key], candidates[best]
         if (
             SPECIFICITY[key[1]] < SPECIFICITY[best[1]]
             and other.attack_score > 0
             and other.attack_score >= 0.5 * top.attack_score
-            and (best[1] != "city" or other.settlement)
+            and (best[1] != "city" or (other.settlement and not other.quarter))
             and _inside(other, top)
         ):
             return key
