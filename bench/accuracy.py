@@ -5,8 +5,8 @@
 
 Each corpus goes through `incidentfeed run` exactly as a user runs it (worker processes over
 Redis: INCIDENTFEED_REDIS_URL, else a private redis-server), then `bench/scoring.py` compares
-the feed with the gold, and refits the relevance decision, the headline-figure ranker and the main-place ranker to report
-them cross-validated (leave one event out) beside their in-sample numbers. Prints incident
+the feed with the gold, and refits the relevance decision, the headline-figure ranker and the
+main-place ranker to report them cross-validated (leave one event out) beside their in-sample numbers. Prints incident
 pairwise precision/recall/F1 and B-cubed F1, main-place and headline-figure accuracy, and the
 confusion list (gold events split or glued, with each report's reason and confidence); writes
 everything to bench/results/accuracy-<name>-<date>.json.
