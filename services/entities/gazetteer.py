@@ -14,6 +14,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from services.actors import actor_knowledge
+from services.attack_words import ATTACK_WORDS
 from services.places import MIN_ALTERNATE_POPULATION, GeoEntry, lookup, place_knowledge
 
 MAX_NAME_TOKENS = 4
@@ -51,8 +52,13 @@ def looks_like_place_name(span: Span) -> bool:
     hyphen_name = after is not None and after.text == "-" and span.end + 1 < len(doc) and doc[span.end + 1].is_title
     # "Tal al-Sultan", "Deir el-Balah": the first word of a longer Arabic name
     hyphen_name |= after is not None and after.lower_ in ("al", "el") and doc[span.end + 1 : span.end + 2].text == "-"
-    # "Gulf of Aden", "University of Kharkiv": the name of something else, not the place.
-    named_after = before is not None and before.lower_ == "of" and span.start > 1 and doc[span.start - 2].is_title
+    # "Gulf of Aden", "University of Kharkiv": the name of something else, not the place; but a
+    # sentence's first word is capitalised whatever it is ("Shelling of Kharkiv killed three").
+    owner = doc[span.start - 2] if span.start > 1 else None
+    named_after = (
+        before is not None and before.lower_ == "of" and owner is not None and owner.is_title
+        and owner.lower_ not in ATTACK_WORDS and not (owner.is_sent_start and owner.pos_ != "PROPN")
+    )  # fmt: skip
     return not (joined_after or joined_before or named_after or hyphen_name)
 
 

@@ -440,3 +440,13 @@ def test_claims_come_out_in_one_order_whatever_the_hash_seed(nlp: Any) -> None:
     assert len(orders) == 1, orders
     claims = json.loads(orders.pop())
     assert [words for _, words in claims if " and " in words] == ["64 and 57", "153 and 161", "12 and three"]
+
+
+@pytest.mark.parametrize(
+    "update",
+    ["Hours later the toll rose to six.", "By evening the toll had climbed to six.", "The toll now stands at six."],
+)
+def test_the_toll_alone_counts_the_dead(nlp: Any, update: str) -> None:
+    """'the toll rose to six' (no 'death'): news writes the dead's count so, and it is the update."""
+    article = figures_of(nlp, "Two missiles struck Kyiv overnight, killing four people and wounding 20. " + update)
+    assert article.figures["killed"].value == 6

@@ -40,6 +40,9 @@ FILLER = (
         ("An Israeli strike on a school in the Nuseirat refugee camp in central Gaza killed 18 people.", "Nuseirat",
          "city"),
         ("Israeli strikes across Gaza killed 30 people on Sunday, the health ministry said.", "Gaza Strip", "region"),
+        # A sentence's capitalised first word does not make "X of <place>" a name ("University of Kharkiv")
+        ("Shelling of Kharkiv killed three people and wounded 14 on Wednesday, the mayor said.", "Kharkiv", "city"),
+        ("Bombing of Mariupol's theatre killed hundreds of civilians, officials said.", "Mariupol", "city"),
     ],
 )  # fmt: skip
 def test_the_main_place_is_where_the_attack_happened(nlp: Any, text: str, name: str, precision: str) -> None:
