@@ -38,14 +38,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut
 
 from bench.accuracy import DEFAULT_CORPORA, REPO
-from bench.scoring import load_gold
+from bench.scoring import labelled_reports
 from services.casualties.figures import headline_end_of
 from services.casualties.headline import rule_figures
 from services.casualties.ranking import candidate_features, pool_of
 from services.cleaner.clean import clean_article
 from services.contracts import CasualtyClaim, RawArticle, Rejected, utc_now
 from services.entities.extract import load_pipeline
-from services.ingest import read_inputs
 from services.pipeline import analyse
 
 MODEL_FILE = REPO / "services" / "casualties" / "data" / "headline.json"
@@ -109,30 +108,23 @@ def choices_of(corpora: list[tuple[Path, Path]]) -> list[Choice]:
     nlp = load_pipeline()
     rng = random.Random(20261130)
     for corpus, gold_path in corpora:
-        gold = load_gold(gold_path)
-        event_of = {a: key for key, members in gold["clusters"].items() for a in members}
         ids, cleaned = [], []
-        for item in read_inputs([str(corpus)]):
-            article_id = str(item.article_id)
-            if article_id not in gold["reports"]:
-                continue
-            raw = RawArticle.model_validate(item.fields)
-            made_up = with_statistic(raw, gold["reports"][article_id], rng)
-            for version, made in ((raw, False), (made_up, True)):
+        for report in labelled_reports(corpus, gold_path):
+            made_up = with_statistic(report.raw, report.gold, rng)
+            for version, made in ((report.raw, False), (made_up, True)):
                 if version is None:
                     continue
                 try:
                     cleaned.append(clean_article(version, ingested_at=utc_now(), max_bytes=200_000))
-                    ids.append((article_id, made))
+                    ids.append((report, made))
                 except Rejected as refused:
-                    print(f"  {article_id}: refused by the cleaner ({refused.reason})", file=sys.stderr)
-        for (article_id, made), analysed in zip(ids, analyse(cleaned, nlp), strict=True):
+                    print(f"  {report.article_id}: refused by the cleaner ({refused.reason})", file=sys.stderr)
+        for (report, made), analysed in zip(ids, analyse(cleaned, nlp), strict=True):
             claims = analysed.figures.claims
             end = headline_end_of(analysed.entities)
             rule = rule_figures(claims, end)
             for figure in FIGURES:
-                found = choice(article_id, f"{corpus}:{event_of.get(article_id, article_id)}", figure,
-                               claims, end, rule, gold["reports"][article_id].get(figure))  # fmt: skip
+                found = choice(report.article_id, report.event, figure, claims, end, rule, report.gold.get(figure))
                 found.made_up = made
                 choices.append(found)
     return choices

@@ -29,12 +29,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import LeaveOneGroupOut
 
 from bench.accuracy import DEFAULT_CORPORA, REPO
-from bench.scoring import load_gold, same_place
+from bench.scoring import labelled_reports, same_place
 from services.cleaner.clean import clean_article
-from services.contracts import RawArticle, Rejected, utc_now
+from services.contracts import Rejected, utc_now
 from services.entities.extract import dateline_span
 from services.entities.locations import place_candidates
-from services.ingest import read_inputs
 from services.pipeline import analyse
 
 MODEL_FILE = REPO / "services" / "entities" / "data" / "place_ranker.json"
@@ -60,32 +59,26 @@ class Choice:
 def choices_of(corpora: list[tuple[Path, Path]]) -> list[Choice]:
     choices = []
     for corpus, gold_path in corpora:
-        gold = load_gold(gold_path)
-        event_of = {a: key for key, members in gold["clusters"].items() for a in members}
-        ids, cleaned = [], []
-        for item in read_inputs([str(corpus)]):
-            article_id = str(item.article_id)
-            if not (gold["reports"].get(article_id) or {}).get("main_location"):
+        reports, cleaned = [], []
+        for report in labelled_reports(corpus, gold_path):
+            if not report.gold.get("main_location"):
                 continue
             try:
-                cleaned.append(
-                    clean_article(RawArticle.model_validate(item.fields), ingested_at=utc_now(), max_bytes=10**6)
-                )
-                ids.append(article_id)
+                cleaned.append(clean_article(report.raw, ingested_at=utc_now(), max_bytes=10**6))
+                reports.append(report)
             except Rejected as refused:
-                print(f"  {article_id}: refused by the cleaner ({refused.reason})", file=sys.stderr)
-        for article_id, analysed in zip(ids, analyse(cleaned, keep_docs=True), strict=True):
+                print(f"  {report.article_id}: refused by the cleaner ({refused.reason})", file=sys.stderr)
+        for report, analysed in zip(reports, analyse(cleaned, keep_docs=True), strict=True):
             assert analysed.doc is not None
             proposed = place_candidates(analysed.doc, dateline_span(analysed.clean))
-            truth = gold["reports"][article_id]
             choices.append(
                 Choice(
-                    article=article_id,
-                    event=f"{corpus}:{event_of.get(article_id, article_id)}",
+                    article=report.article_id,
+                    event=report.event,
                     names=[c.place.name for c in proposed.candidates],
                     features=[c.features for c in proposed.candidates],
                     rule=proposed.rule,
-                    gold=[truth["main_location"], *(truth.get("alt_locations") or [])],
+                    gold=[report.gold["main_location"], *(report.gold.get("alt_locations") or [])],
                 )
             )
     return choices

@@ -17,6 +17,35 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from services.contracts import RawArticle
+from services.ingest import read_inputs
+
+
+@dataclass(frozen=True)
+class LabelledReport:
+    """An article the gold has a report of: what the fits learn from."""
+
+    article_id: str
+    event: str
+    """'<corpus>:<the gold's event key>': leave-one-event-out folds group by it."""
+    raw: RawArticle
+    gold: dict[str, Any]
+
+
+def labelled_reports(corpus: Path, gold_path: Path) -> list[LabelledReport]:
+    """Each article of `corpus` that the gold reports, with its event (its own id where it is in none)."""
+    gold = load_gold(gold_path)
+    event_of = {a: key for key, members in gold["clusters"].items() for a in members}
+    reports = []
+    for item in read_inputs([str(corpus)]):
+        article_id = str(item.article_id)
+        if article_id in gold["reports"]:
+            event = f"{corpus}:{event_of.get(article_id, article_id)}"
+            reports.append(LabelledReport(article_id, event, RawArticle.model_validate(item.fields),
+                                          gold["reports"][article_id]))  # fmt: skip
+    return reports
+
+
 FIGURE_CATEGORIES = ("killed", "injured", "children_killed", "children_injured", "hospitalized", "missing")
 
 
