@@ -116,10 +116,29 @@ def main(argv: list[str] | None = None) -> None:
     out = RESULTS / f"accuracy-headline-figures-{today}.json"
     out.write_text(json.dumps(headline, indent=1) + "\n")
     print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+    matching = matcher_report(corpora)
+    out = RESULTS / f"accuracy-matcher-pairs-{today}.json"
+    out.write_text(json.dumps(matching, indent=1) + "\n")
+    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
     places = place_report([(c, g) for _, c, g in corpora])
     out = RESULTS / f"accuracy-main-place-{today}.json"
     out.write_text(json.dumps(places, indent=1) + "\n")
     print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+
+def matcher_report(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:
+    """The incident matcher on pairs of attack reports: refitted leave-one-event-out, beside the
+    shipped weights (services/dedup/data/matcher.json, fitted when the devset held 82 articles)."""
+    from bench.fit_matcher import measure as measure_matcher
+
+    measured = measure_matcher(corpora)
+    report = {k: v for k, v in measured.items() if k != "weights"}
+    print("\n== incident matching, pairs of attack reports (in process; the vetoes decide the rest alone)")
+    print(f"{'':34}{'precision at 0.5':>18}{'recall at 0.5':>15}")
+    for name, label in (("leave_one_event_out", "refit, leave one event out"), ("shipped_weights", "shipped weights")):
+        print(f"{label:34}{report[name]['precision_at_0.5']:>18}{report[name]['recall_at_0.5']:>15}")
+    print(f"({report['pairs']} pairs, {report['same_event_pairs']} of one event)")
+    return report
 
 
 def place_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:

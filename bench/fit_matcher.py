@@ -98,15 +98,17 @@ def fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, l2: float = L2) -> np
     return w
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", nargs=2, action="append", metavar=("CORPUS", "GOLD"), type=Path)
-    args = parser.parse_args(argv)
-    corpora = [(c.stem, c, g) for c, g in args.corpus] if args.corpus else [
-        (n, c, g) for n, c, g in DEFAULT_CORPORA if c.exists() and g.exists()
-    ]  # fmt: skip
-    if not corpora:
-        parser.error("no labelled corpus found; name one with --corpus CORPUS GOLD")
+def at_half(p: np.ndarray, y: np.ndarray, real: np.ndarray) -> dict[str, float]:
+    """Precision and recall of 'same event' at p >= 0.5, over the real pairs."""
+    predicted = (p >= 0.5) & real
+    tp = int((predicted & (y == 1)).sum())
+    return {"precision_at_0.5": round(tp / max(1, int(predicted.sum())), 3),
+            "recall_at_0.5": round(tp / max(1, int(y[real].sum())), 3)}  # fmt: skip
+
+
+def measure(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:
+    """The matcher refitted on the corpora's pairs, leave-one-event-out, beside the shipped weights on
+    the same pairs; and the weights fitted on everything."""
     rows = []
     for name, corpus, gold in corpora:
         print(f"{name}: parsing {corpus}", file=sys.stderr)
@@ -123,10 +125,6 @@ def main(argv: list[str] | None = None) -> None:
             continue
         w = fit(x[~out], y[~out], sample[~out])
         held_out[out] = 1 / (1 + np.exp(-(x[out] @ w)))
-    predicted = (held_out >= 0.5) & real
-    tp = int((predicted & (y == 1)).sum())
-    precision = tp / max(1, int(predicted.sum()))
-    recall = tp / max(1, int(y[real].sum()))
     hard = ~real
     hard_rejected = float((held_out[hard] < 0.5).mean()) if hard.any() else None
     ll = y * np.log(held_out + 1e-9) + (1 - y) * np.log(1 - held_out + 1e-9)
@@ -144,26 +142,46 @@ def main(argv: list[str] | None = None) -> None:
         if band.any():
             calibration.append({"predicted": f"{low:.1f}-{min(high, 1):.1f}", "pairs": int(band.sum()),
                                 "same_event": round(float(y[band].mean()), 3)})  # fmt: skip
-    report = {
-        "about": "Incident matcher weights: logistic regression over services/dedup/matching.py FEATURES, fitted by "
-        "bench/fit_matcher.py on every non-vetoed pair of articles of the corpora named here. 'leave_one_event_out' "
-        "scores each pair with weights fitted without its events.",
+    shipped = json.loads(MODEL_FILE.read_text())["weights"]
+    shipped_w = np.array([shipped.get(name, 0.0) for name in [*FEATURES, "bias"]])
+    return {
         "corpora": [os.path.relpath(c, REPO) for _, c, _ in corpora],
         "pairs": int(real.sum()),
         "same_event_pairs": int(y[real].sum()),
         "hard_negatives": int(hard.sum()),
         "leave_one_event_out": {
             "hard_negatives_kept_apart": round(hard_rejected, 3) if hard_rejected is not None else None,
-            "precision_at_0.5": round(precision, 3),
-            "recall_at_0.5": round(recall, 3),
+            **at_half(held_out, y, real),
             "log_loss": round(loss, 4),
             "calibration": calibration,
         },
+        "shipped_weights": at_half(1 / (1 + np.exp(-(x @ shipped_w))), y, real),
         "weights": weights,
     }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", nargs=2, action="append", metavar=("CORPUS", "GOLD"), type=Path)
+    parser.add_argument("--dry-run", action="store_true", help="Report the cross-validation; write nothing.")
+    args = parser.parse_args(argv)
+    corpora = [(c.stem, c, g) for c, g in args.corpus] if args.corpus else [
+        (n, c, g) for n, c, g in DEFAULT_CORPORA if c.exists() and g.exists()
+    ]  # fmt: skip
+    if not corpora:
+        parser.error("no labelled corpus found; name one with --corpus CORPUS GOLD")
+    measured = measure(corpora)
+    print(json.dumps({k: v for k, v in measured.items() if k != "weights"}, indent=1))
+    if args.dry_run:
+        return
+    report = {
+        "about": "Incident matcher weights: logistic regression over services/dedup/matching.py FEATURES, fitted by "
+        "bench/fit_matcher.py on every non-vetoed pair of articles of the corpora named here. 'leave_one_event_out' "
+        "scores each pair with weights fitted without its events.",
+        **{k: v for k, v in measured.items() if k != "shipped_weights"},
+    }
     MODEL_FILE.write_text(json.dumps(report, indent=1) + "\n")
-    print(json.dumps(report, indent=1))
-    if not math.isfinite(loss):
+    if not math.isfinite(measured["leave_one_event_out"]["log_loss"]):
         raise SystemExit("the fit did not converge")
 
 
