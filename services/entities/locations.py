@@ -486,13 +486,13 @@ def place_candidates(doc: Doc, dateline: tuple[int, int] = (0, 0)) -> ProposedPl
     candidates: dict[tuple[str, str], Candidate] = {}
     spellings: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for mention, entry in zip(mentions, entries, strict=True):
-        if entry is None and (mention.entries or not (mention.noun or _object_of_attack(mention.span))):
+        regional = mention.noun in ("region", "district")  # "Borno state", "Helmand province": named as such
+        called_a_place = mention.noun or _object_of_attack(mention.span)
+        if entry is None and not regional and (mention.entries or not called_a_place):
             continue  # a gazetteer name of another country, or a name nothing calls a place
         kind = _kind(mention, entry)
         if kind in ("region", "district") and (entry is None or entry.kind == "city"):
-            if entry is None:
-                continue  # a region we cannot place says nothing the country does not
-            name = _name_with_its_noun(doc, mention, kind)
+            name = _name_with_its_noun(doc, mention, kind)  # more precise than the country, placed or not
         else:
             name = entry.name if entry is not None else mention.name
         key = (place_key(name), kind)

@@ -156,7 +156,8 @@ def test_a_count_of_part_of_the_toll_does_not_lower_it(nlp: Any) -> None:
         "missile strike on Sumy on Tuesday to 20, the regional governor said.",
     )
     (record,) = cluster([article]).values()
-    assert [(c.value, c.partial) for c in record.incident.claims if c.category == "killed"] == [(2, True), (20, False)]
+    # the headline's "toll rises to 20" and the body's "bringing the toll ... to 20" are the toll; two is part of it
+    assert {(c.value, c.partial) for c in record.incident.claims if c.category == "killed"} == {(2, True), (20, False)}
     killed = record.incident.casualties["killed"]
     assert (killed.low, killed.best, killed.high) == (20, 20, 20)
 

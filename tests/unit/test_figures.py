@@ -450,3 +450,16 @@ def test_the_toll_alone_counts_the_dead(nlp: Any, update: str) -> None:
     """'the toll rose to six' (no 'death'): news writes the dead's count so, and it is the update."""
     article = figures_of(nlp, "Two missiles struck Kyiv overnight, killing four people and wounding 20. " + update)
     assert article.figures["killed"].value == 6
+
+
+@pytest.mark.parametrize(
+    ("sentence", "killed"),
+    [
+        ("An explosion ripped through a mosque in Peshawar, killing at least 56 worshippers and injuring 194.", 56),
+        ("Shelling hit the market in the village, killing nine villagers, the governor said.", 9),
+        ("A missile struck the school in the city, killing seven pupils, officials said.", 7),
+    ],
+)
+def test_people_are_counted_by_many_nouns(nlp: Any, sentence: str, killed: int) -> None:
+    """Worshippers, villagers, pupils: the nouns a report counts its dead by are more than 'people'."""
+    assert figures_of(nlp, sentence).figures["killed"].value == killed

@@ -43,6 +43,11 @@ FILLER = (
         # A sentence's capitalised first word does not make "X of <place>" a name ("University of Kharkiv")
         ("Shelling of Kharkiv killed three people and wounded 14 on Wednesday, the mayor said.", "Kharkiv", "city"),
         ("Bombing of Mariupol's theatre killed hundreds of civilians, officials said.", "Mariupol", "city"),
+        # A province the gazetteer lacks, named as one, is more precise than its country
+        ("A roadside bomb killed four soldiers in Afghanistan's Helmand province on Wednesday, officials said.",
+         "Helmand province", "region"),
+        ("Militants attacked a school in northeastern Nigeria's Borno state, killing 12 students, an official said.",
+         "Borno state", "region"),
     ],
 )  # fmt: skip
 def test_the_main_place_is_where_the_attack_happened(nlp: Any, text: str, name: str, precision: str) -> None:
