@@ -27,7 +27,11 @@ from services.contracts import (
 
 MIN_STORY_WORDS = 20
 HEADLINE_MAX_WORDS = 30
-DATELINE = re.compile(r"^(?P<place>[A-Z][A-Z.'\- ]{1,40}?)(?:,\s*[A-Za-z.\- ]{2,30})?\s+[—–-]{1,2}\s+")
+NAME = r"[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*){0,3}"
+DATELINE = re.compile(
+    rf"^(?P<place>[A-Z][A-Z.'\- ]{{1,40}}?|{NAME})(?:,\s*{NAME})?(?:\s*\([A-Za-z.\- ]{{1,20}}\))?\s+[—–-]{{1,2}}\s+"
+)
+"""'KYIV —', 'KYIV, Ukraine (AP) —', 'Kyiv, Ukraine —': capitalised words and a dash opening the story."""
 
 
 @cache

@@ -225,3 +225,18 @@ def test_the_cleaner_says_where_the_body_starts() -> None:
     assert titled.body_start == 0  # type: ignore[attr-defined]  # the title is not in the text
     repeated = clean("Drone strike kills three at depot\n\n" + story, title="Drone strike kills three at depot")
     assert repeated.text[repeated.body_start :].lstrip().startswith("A drone struck")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("opening", "place"),
+    [
+        ("KYIV — A drone struck", "KYIV"),
+        ("KYIV, Ukraine (AP) — A drone struck", "KYIV"),
+        ("Kyiv, Ukraine — A drone struck", "Kyiv"),
+        ("Gaza City (Reuters) - An Israeli strike", "Gaza City"),
+        ("Residents said — after the strike", None),  # lower-case words are no dateline
+    ],
+)
+def test_a_dateline_in_capitals_or_title_case_is_found(opening: str, place: str | None) -> None:
+    article = clean(opening + " hit a depot in the port on Sunday, killing three workers, officials said. " * 2)
+    assert article.dateline == place  # type: ignore[attr-defined]

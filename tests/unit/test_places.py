@@ -43,6 +43,9 @@ FILLER = (
         # A sentence's capitalised first word does not make "X of <place>" a name ("University of Kharkiv")
         ("Shelling of Kharkiv killed three people and wounded 14 on Wednesday, the mayor said.", "Kharkiv", "city"),
         ("Bombing of Mariupol's theatre killed hundreds of civilians, officials said.", "Mariupol", "city"),
+        # A dateline in title case is still where the reporter files from
+        ("Kyiv, Ukraine — Russian drones and missiles pounded the western city of Lviv overnight, killing seven "
+         "people, including three children.", "Lviv", "city"),
         # A province the gazetteer lacks, named as one, is more precise than its country
         ("A roadside bomb killed four soldiers in Afghanistan's Helmand province on Wednesday, officials said.",
          "Helmand province", "region"),
