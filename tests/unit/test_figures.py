@@ -463,3 +463,14 @@ def test_the_toll_alone_counts_the_dead(nlp: Any, update: str) -> None:
 def test_people_are_counted_by_many_nouns(nlp: Any, sentence: str, killed: int) -> None:
     """Worshippers, villagers, pupils: the nouns a report counts its dead by are more than 'people'."""
     assert figures_of(nlp, sentence).figures["killed"].value == killed
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Gaza's civil defence said 14 bodies had been recovered after Israeli strikes on homes in Beit Lahia.",
+        "Rescuers pulled 14 bodies from the rubble of the building in Dnipro after the missile strike.",
+    ],
+)
+def test_bodies_count_the_dead(nlp: Any, sentence: str) -> None:
+    assert figures_of(nlp, sentence).figures["killed"].value == 14
