@@ -102,28 +102,21 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"no labelled corpus found under {SHARED}; name one: CORPUS GOLD")
     RESULTS.mkdir(parents=True, exist_ok=True)
     today = datetime.now(UTC).date().isoformat()
-    for name, corpus, gold in corpora:
-        result = measure(name, corpus, gold)
-        show(name, result)
+
+    def write(name: str, result: dict[str, Any]) -> None:
         out = RESULTS / f"accuracy-{name}-{today}.json"
         out.write_text(json.dumps(result, indent=1) + "\n")
         print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
-    relevance = relevance_report([(c, g) for _, c, g in corpora])
-    out = RESULTS / f"accuracy-relevance-{today}.json"
-    out.write_text(json.dumps(relevance, indent=1) + "\n")
-    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
-    headline = headline_report([(c, g) for _, c, g in corpora])
-    out = RESULTS / f"accuracy-headline-figures-{today}.json"
-    out.write_text(json.dumps(headline, indent=1) + "\n")
-    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
-    matching = matcher_report(corpora)
-    out = RESULTS / f"accuracy-matcher-pairs-{today}.json"
-    out.write_text(json.dumps(matching, indent=1) + "\n")
-    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
-    places = place_report([(c, g) for _, c, g in corpora])
-    out = RESULTS / f"accuracy-main-place-{today}.json"
-    out.write_text(json.dumps(places, indent=1) + "\n")
-    print(f"results: {out.relative_to(REPO)}", file=sys.stderr)
+
+    for name, corpus, gold in corpora:
+        result = measure(name, corpus, gold)
+        show(name, result)
+        write(name, result)
+    labelled = [(c, g) for _, c, g in corpora]
+    write("relevance", relevance_report(labelled))
+    write("headline-figures", headline_report(labelled))
+    write("matcher-pairs", matcher_report(corpora))
+    write("main-place", place_report(labelled))
 
 
 def matcher_report(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:

@@ -43,11 +43,16 @@ def sentinel_addresses(settings: Settings) -> list[Address]:
     return settings.sentinel_addresses()
 
 
-def ask_sentinels(sentinels: list[Address], service: str) -> Address | None:
+def ask_sentinels(sentinels: list[Address] | redis.sentinel.Sentinel, service: str) -> Address | None:
     """The primary the sentinels name (redis-py's discovery: the first sentinel that knows a primary
-    it does not think down), or None."""
+    it does not think down), or None. Pass a Sentinel to ask again over its connections."""
+    asked = (
+        sentinels
+        if isinstance(sentinels, redis.sentinel.Sentinel)
+        else redis.sentinel.Sentinel(sentinels, socket_timeout=1)
+    )
     try:
-        host, port = redis.sentinel.Sentinel(sentinels, socket_timeout=1).discover_master(service)
+        host, port = asked.discover_master(service)
     except redis.sentinel.MasterNotFoundError:
         return None
     return str(host), int(port)
@@ -68,8 +73,10 @@ def redis_url(settings: Settings, wait_s: float = 60.0) -> str | None:
     if not sentinels:
         return settings.redis_url
 
+    asked = redis.sentinel.Sentinel(sentinels, socket_timeout=1)  # one set of connections for every try
+
     def answering_primary() -> str:
-        address = ask_sentinels(sentinels, settings.redis_service)
+        address = ask_sentinels(asked, settings.redis_service)
         if address is not None:
             url = url_for(settings, address)
             with contextlib.suppress(redis.RedisError), redis.Redis.from_url(url, socket_timeout=2) as client:
@@ -85,11 +92,19 @@ def redis_url(settings: Settings, wait_s: float = 60.0) -> str | None:
 
 async def watch_primary(settings: Settings, current: str, every_s: float = 0.5) -> None:
     """Returns when the sentinels name another primary than `current` (or it stops being one)."""
-    sentinels = sentinel_addresses(settings)
+    asked = aiosentinel.Sentinel(sentinel_addresses(settings), socket_timeout=1)  # its connections, reused each time
+    try:
+        await _until_another_primary(asked, settings, current, every_s)
+    finally:
+        for sentinel in asked.sentinels:
+            await sentinel.aclose()
+
+
+async def _until_another_primary(asked: aiosentinel.Sentinel, settings: Settings, current: str, every_s: float) -> None:
     while True:
         await asyncio.sleep(every_s)
         try:
-            host, port = await aiosentinel.Sentinel(sentinels, socket_timeout=1).discover_master(settings.redis_service)
+            host, port = await asked.discover_master(settings.redis_service)
             address: Address | None = (str(host), int(port))
         except redis.RedisError:  # none known (aiosentinel.MasterNotFoundError), or no sentinel answers
             address = None
