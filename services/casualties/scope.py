@@ -1,7 +1,8 @@
 """Pass 4 of the casualty stage: which incident each figure is about.
 
 - **statistic**: a war-wide or period count ('since the invasion', 'so far this year', 'in the
-  past 24 hours'), whose marker belongs to the clause of the number or one above it;
+  past 24 hours'), whose marker belongs to the clause of the number or one above it, or a rate
+  ('some 1,200 patients a month');
 - **mentioned**: another incident, when the place named nearest to the number is elsewhere, or
   the sentence speaks of another day ('earlier this week'), or opens with 'This ...' after such a
   sentence;
@@ -48,7 +49,7 @@ def scope_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[
 
 def _scope(article: EntityArticle, number: Token, sentence_elsewhere: bool) -> tuple[str, str | None]:
     """main, statistic or mentioned (with the place), from the sentence and the nearest place."""
-    if is_statistic(number):
+    if is_statistic(number) or is_rate(number):
         return "statistic", None
     place = nearest_place(number, article)
     if in_clause_of_another_day(number):
@@ -90,6 +91,18 @@ def is_statistic(number: Token) -> bool:
         if marker_verb is None or marker_verb.i in above:
             return True
     return False
+
+
+def is_rate(number: Token) -> bool:
+    """'a hospital that treats some 1,206 patients a month': a frequency after the number, in its
+    stretch of the sentence (up to a comma), counts a rate, not the people of one attack."""
+    sentence = number.sent
+    return bool(_rate_pattern().search(sentence.doc.text[number.idx + len(number.text) : sentence.end_char]))
+
+
+@cache
+def _rate_pattern() -> re.Pattern[str]:
+    return re.compile(str(lexicon()["rate_markers"]), re.IGNORECASE)
 
 
 def _clause_verb(token: Token) -> Token | None:

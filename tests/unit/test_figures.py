@@ -474,3 +474,31 @@ def test_people_are_counted_by_many_nouns(nlp: Any, sentence: str, killed: int) 
 )
 def test_bodies_count_the_dead(nlp: Any, sentence: str) -> None:
     assert figures_of(nlp, sentence).figures["killed"].value == 14
+
+
+@pytest.mark.parametrize(
+    ("sentence", "rate"),
+    [
+        ("The hospital, which treats some 1,206 patients a month, was badly damaged.", 1206),
+        ("The clinic sees about 300 wounded people every week and is short of beds.", 300),
+        ("Hundreds of people die on the region's roads each year, the police said.", 100),
+    ],
+)
+def test_a_rate_is_no_toll(nlp: Any, sentence: str, rate: int) -> None:
+    """A number followed by a frequency ('a month', 'each year') counts a rate: a statistic, never the toll."""
+    article = figures_of(nlp, "A drone struck a hospital in Sumy on Wednesday, killing two patients. " + sentence)
+    assert {c.scope for c in article.claims if c.value == rate} == {"statistic"}
+    assert [(k, f.value) for k, f in article.figures.items()] == [("killed", 2)]
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Two people were killed a day after the attack on the port, the governor said.",
+        "A drone hit a minibus, and two people were killed a week ago in the same village.",
+    ],
+)
+def test_a_time_after_the_number_is_no_rate(nlp: Any, sentence: str) -> None:
+    """'a day after', 'a week ago' name a time: the count keeps its scope (not a statistic)."""
+    claims = figures_of(nlp, "A drone struck a minibus in Kherson on Friday. " + sentence).claims
+    assert {c.scope for c in claims if c.value == 2} != {"statistic"}
