@@ -19,6 +19,7 @@ from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
+from services.actors import names_a_government
 from services.casualties.lexicon import lexicon, text_of, word_sets
 from services.casualties.reading import Draft, head_chain
 from services.contracts import EntityArticle, Place
@@ -132,11 +133,14 @@ def other_day_sentences(doc: Doc) -> dict[int, bool]:
 
 def nearest_place(number: Token, article: EntityArticle) -> Place | None:
     """The place named closest to the number in its sentence (countries left out, and places
-    that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration")."""
+    that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration",
+    or stand for a government: "pressure on Moscow")."""
     sentence = number.sent
     best: tuple[int, Place] | None = None
     for ent in sentence.ents:
         if ent.label_ not in ("GPE", "LOC", "FAC") or _names_an_organisation(ent) or _is_dateline(ent):
+            continue
+        if names_a_government(ent):  # "called for pressure on Moscow after the attack, which wounded 14"
             continue
         place = _place_named(ent, article)
         if place is None:

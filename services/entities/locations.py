@@ -26,7 +26,7 @@ from functools import cache
 
 from spacy.tokens import Doc, Span, Token
 
-from services.actors import actor_knowledge
+from services.actors import actor_knowledge, names_a_government
 from services.attack_words import ATTACK_WORDS
 from services.contracts import Place
 from services.entities.place_ranking import ranked_first
@@ -199,7 +199,7 @@ def _is_modifier(span: Span) -> bool:
 def _not_a_place_name(span: Span) -> bool:
     """'Ukrainian village' is no village called Ukrainian; 'the Red Sea' or 'the Middle East' is no
     place of an attack; nor is a news agency's credit, a month or a building (_is_credit,
-    _is_date, _is_facility)."""
+    _is_date, _is_facility), nor a capital that stands for its government ('pressure on Moscow')."""
     features = _word_list("feature_words")
     return (
         (span.text in actor_knowledge()["demonyms"] and not lookup(span.text))
@@ -209,6 +209,7 @@ def _not_a_place_name(span: Span) -> bool:
         or _is_credit(span)
         or _is_date(span)
         or _is_facility(span)
+        or names_a_government(span)
     )
 
 

@@ -502,3 +502,13 @@ def test_a_time_after_the_number_is_no_rate(nlp: Any, sentence: str) -> None:
     """'a day after', 'a week ago' name a time: the count keeps its scope (not a statistic)."""
     claims = figures_of(nlp, "A drone struck a minibus in Kherson on Friday. " + sentence).claims
     assert {c.scope for c in claims if c.value == 2} != {"statistic"}
+
+
+def test_a_capital_standing_for_its_government_puts_no_figure_elsewhere(nlp: Any) -> None:
+    """'pressure on Moscow' in the sentence of a figure does not make that figure another place's."""
+    article = figures_of(
+        nlp,
+        "A Russian missile struck a hospital in Kharkiv on Thursday, killing two people. Western leaders called "
+        "for increased pressure on Moscow after the attack, which also wounded 14 people, the mayor said.",
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 2, "injured": 14}

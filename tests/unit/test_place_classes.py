@@ -46,7 +46,21 @@ CLASSES: list[tuple[str, str, set[str]]] = [
         "A Russian missile strike on Kyiv killed eight people overnight, officials said. Western leaders called "
         "for increased pressure on Moscow.",
         "Kyiv",
-        set(),
+        {"Moscow"},
+    ),
+    (  # a capital that stands for its government, more often than the attack's city is named
+        "Two people were killed when a missile hit a residential building overnight, the city's mayor said. "
+        "President Zelensky called for more pressure on Moscow. Moscow denied targeting civilians, and European "
+        "leaders said sanctions on Moscow would be tightened. The strike on Kyiv came hours after talks with "
+        "Moscow stalled.",
+        "Kyiv",
+        {"Moscow"},
+    ),
+    (  # a capital as the speaker
+        "Moscow said on Sunday that Ukrainian drones had hit an oil depot in the Bryansk region, killing one "
+        "worker, and that the fire was put out by morning.",
+        "Bryansk region",
+        {"Moscow"},
     ),
 ]
 
