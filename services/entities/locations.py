@@ -291,7 +291,9 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
             continue
         noun = _noun_after(doc, ent.end) or _noun_before(doc, ent.start)
         if label in ("PERSON", "ORG"):
-            if noun == "settlement" and _is_proper_name(ent) and not lookup(ent.text):  # "Tudun Biri, a community"
+            # "Tudun Biri, a community"; "a strike on a school in Nuseirat" (an ORG to the NER)
+            unknown_settlement = noun == "settlement" and _is_proper_name(ent) and not lookup(ent.text)
+            if unknown_settlement or _mislabelled_town(ent):
                 add(ent, noun, False)
         elif label in ("GPE", "LOC", "FAC") and (ent.kb_id_ or noun or lookup(ent.text) or _object_of_attack(ent)):
             add(ent, noun, bool(ent.kb_id_))
@@ -321,6 +323,20 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
 
 
 PLACE_LABELS = ("GPE", "LOC", "FAC")
+LOCATIVE_PREPOSITIONS = frozenset({"in", "near", "outside", "around", "across"})
+
+
+def _mislabelled_town(ent: Span) -> bool:
+    """A name the small NER model calls a person or an organisation, where the text puts something
+    in it ('a school in Nuseirat', 'a rally in Bajaur') and the gazetteer knows a town by that name."""
+    root = ent.root
+    return (
+        root.dep_ == "pobj"
+        and root.head.lower_ in LOCATIVE_PREPOSITIONS
+        and _is_proper_name(ent)
+        and not ent.text.isupper()
+        and any(entry.kind == "city" for entry in lookup(ent.text))
+    )
 
 
 def _whole_names(doc: Doc) -> list[tuple[Span, str]]:
