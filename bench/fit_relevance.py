@@ -38,7 +38,7 @@ from services.cleaner.clean import clean_article
 from services.contracts import RawArticle, Rejected, RelevanceOutcome, utc_now
 from services.entities.extract import extract_entities, final_relevance_features, load_pipeline, parse_articles
 from services.ingest import read_inputs
-from services.relevance.features import Features, lexical_features
+from services.relevance.features import Features, lexical_features, names_an_attack
 
 MODEL_FILE = REPO / "services" / "relevance" / "data" / "relevance.json"
 OUTCOME_OF_KIND = {
@@ -104,7 +104,8 @@ def fit(features: list[Features], outcomes: list[str]) -> tuple[DictVectorizer, 
 def attack_probability(vectorizer: DictVectorizer, model: LogisticRegression, features: list[Features]) -> np.ndarray:
     x = vectorizer.transform([f.values for f in features])
     column = list(model.classes_).index(RelevanceOutcome.ATTACK)
-    return np.asarray(model.predict_proba(x)[:, column])
+    candidates = np.array([names_an_attack(f) for f in features], dtype=float)  # decide.py's candidate rule
+    return np.asarray(model.predict_proba(x)[:, column]) * candidates
 
 
 def cross_validated(examples: list[dict[str, Any]], step: str) -> np.ndarray:

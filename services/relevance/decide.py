@@ -1,5 +1,7 @@
 """Does this article report a new attack? A fitted model's answer, with its score and evidence.
 
+An article is a candidate only where its text names an attack (a noun, verb or weapon of
+`features.ATTACK_GROUPS`); one that names none is `not_an_attack` before any weight is read.
 Two decisions, one model family (multinomial logistic regression over `features.py`), weights
 fitted by `bench/fit_relevance.py` on labelled real articles and committed in
 `data/relevance.json` with their leave-one-event-out cross-validation report:
@@ -23,7 +25,7 @@ from importlib import resources
 from typing import Any, Literal
 
 from services.contracts import CleanArticle, Relevance, RelevanceOutcome, SkippedArticle, utc_now
-from services.relevance.features import Features, lexical_features
+from services.relevance.features import ATTACK_GROUPS, Features, lexical_features, names_an_attack
 
 EVIDENCE_ITEMS = 4
 
@@ -71,6 +73,13 @@ def decide(features: Features, step: str) -> Relevance:
     spec = model()[step]
     weights: dict[str, dict[str, float]] = spec["weights"]
     chances = probabilities(features, weights)
+    if not names_an_attack(features):  # the candidate rule: no word of an attack, no attack report
+        return Relevance(
+            outcome=RelevanceOutcome.NOT_AN_ATTACK,
+            attack_probability=0.0,
+            step=step,
+            evidence=[f"no word of an attack ({', '.join(ATTACK_GROUPS)}) in the text"],
+        )
     attack = chances[RelevanceOutcome.ATTACK]
     threshold = spec["skip_below"] if step == "early" else spec["attack_at"]
     if attack >= threshold:

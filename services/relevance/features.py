@@ -180,6 +180,18 @@ def _older_years(text: str, published_at: datetime | None) -> list[str]:
     return [str(y) for y in years if y <= now - 2]
 
 
+ATTACK_GROUPS = ("attack_noun", "attack_verb", "weapon")
+"""The cue groups that name an attack: its noun ('strike', 'shelling'), its verb ('shelled', 'hit')
+or its weapon ('missile', 'drone')."""
+
+
+def names_an_attack(features: Features) -> bool:
+    """Whether the text has a word of an attack anywhere it is read (headline, lead, body). Without
+    one, an article reports no attack whatever else it has: a bus crash 'killing 23 people on
+    Sunday' has casualties and a recent day, as an attack report does, and no attack."""
+    return any(name.split("@")[0].rstrip("%") in ATTACK_GROUPS for name in features.values)
+
+
 def parse_features(
     lexical: Features,
     *,

@@ -230,3 +230,24 @@ def test_cues_found_by_their_index_are_those_a_scan_of_every_phrase_finds() -> N
         if (_matches(p, words, at) if len(p.words) > 1 or not p.open_ended else words[at].startswith(p.words[0]))
     }
     assert set(find_cues(words)) == scanned
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "A bus carrying pilgrims plunged into a ravine in northern Pakistan on Sunday, killing 23 people and "
+        "injuring 15, police said. The driver lost control on a mountain road.",
+        "Israeli forces killed a Palestinian gunman who opened fire at a checkpoint near Nablus on Tuesday, the "
+        "military said. Two soldiers were lightly wounded in the shooting.",
+    ],
+)
+def test_an_article_that_names_no_attack_is_none_whatever_its_casualties(nlp: Any, text: str) -> None:
+    """The candidate rule: no attack noun, verb or weapon anywhere, no attack report; casualties and
+    a recent day (which the fitted weights count toward `attack`) do not make one."""
+    (analysed,) = analyse([RawArticle(text=text, published_at="2025-05-06")], nlp, judged=True)  # type: ignore[arg-type]
+    for relevance in (analysed.early, analysed.final):
+        assert relevance is not None and relevance.outcome == RelevanceOutcome.NOT_AN_ATTACK
+        assert relevance.attack_probability == 0.0 and "no word of an attack" in relevance.evidence[0]
+    with_a_weapon = text + " A drone struck the area an hour later."
+    (struck,) = analyse([RawArticle(text=with_a_weapon, published_at="2025-05-06")], nlp, judged=True)  # type: ignore[arg-type]
+    assert struck.early is not None and struck.early.attack_probability > 0  # the weights decide again
