@@ -55,8 +55,15 @@ def is_vague_word(token: Token) -> bool:
     return token.lower_ in lexicon()["vague_amounts"]
 
 
+HARM_VERB_STEMS = ("kill", "wound", "injur")
+"""Verbs whose object counts people: kill, kills, killed, killing, wound, wounded, injure, injured..."""
+
+
 def _quantifies_people(token: Token) -> bool:
-    """'10' in 'Between 10 and 15 people' counts people even when NER calls the range a DATE."""
+    """'10' in 'Between 10 and 15 people' counts people even when NER calls the range a DATE; so
+    does '32' in the headline 'bombing kill 32, wound 110', the object of a verb that kills or wounds."""
+    if token.dep_ == "dobj" and token.head.lower_.startswith(HARM_VERB_STEMS):
+        return True
     person_nouns = word_sets()["person"]
     head = token.head if token.dep_ in ("nummod", "conj", "quantmod") else None
     while head is not None and head.dep_ in ("conj", "quantmod", "nummod") and head.head.i != head.i and head.like_num:

@@ -357,22 +357,21 @@ def counts_part(number: Number, noun: Token, group: str, after_other_category: b
         if any(t.lower_ in words["partial_increment_before_number"] for t in (*token.lefts, *noun.lefts)):
             return True
     verb = next((t for t in head_chain(noun) if t.pos_ in ("VERB", "AUX")), None)
-    if group == "people" and noun.i != token.i and noun.dep_ == "pobj" and noun.head.lower_ in ("including", "among"):
+    if group == "people" and noun.i != token.i and noun.dep_ == "pobj" and _names_a_part(noun.head):
         return True  # "seven people, including four members of one family": part, and no breakdown by group
-    if group != "children" and not number.vague:  # "dozens of dead" counts the dead
-        if any(  # "two of them", "two of the injured"
-            child.dep_ == "prep"
-            and child.lower_ == "of"
-            and any(t.lower_ in words["partial_subset_of"] for t in child.children)
-            for child in token.children
-        ):
-            return True
-        if verb is not None and any(  # "two were among the dead", not "15 were killed, among them ..."
-            c.dep_ == "prep" and c.lower_ == "among" and any(t.pos_ != "PRON" for t in c.children)
-            and token not in c.subtree
-            for c in verb.children
-        ):  # fmt: skip
-            return True
+    if group != "children" and not number.vague and any(  # "dozens of dead" counts the dead
+        child.dep_ == "prep"  # "two of them", "two of the injured"
+        and child.lower_ == "of"
+        and any(t.lower_ in words["partial_subset_of"] for t in child.children)
+        for child in token.children
+    ):
+        return True
+    if group != "children" and verb is not None and any(  # "two (dozens) were among the dead", not "15 were killed, among them ..."
+        c.dep_ == "prep" and c.lower_ == "among" and any(t.pos_ != "PRON" for t in c.children)
+        and token not in c.subtree
+        for c in verb.children
+    ):  # fmt: skip
+        return True
     if verb is None or verb.lemma_.lower() not in ("die", "succumb"):
         return False
     later = words["partial_later_death"]
@@ -382,6 +381,15 @@ def counts_part(number: Number, noun: Token, group: str, after_other_category: b
         if child.dep_ in ("advmod", "prep")
         for t in (child, *child.children)
     )
+
+
+def _names_a_part(preposition: Token) -> bool:
+    """'seven people, including four members': what 'including' or a noun's 'among' introduces is a
+    part; but in 'scores of children were among at least 25 people killed' the verb's 'among'
+    introduces the whole, and its subject is the part."""
+    if preposition.lower_ == "including":
+        return True
+    return preposition.lower_ == "among" and preposition.head.pos_ not in ("AUX", "VERB")
 
 
 def head_chain(token: Token, depth: int = 5) -> list[Token]:

@@ -512,3 +512,31 @@ def test_a_capital_standing_for_its_government_puts_no_figure_elsewhere(nlp: Any
         "for increased pressure on Moscow after the attack, which also wounded 14 people, the mayor said.",
     )
     assert {k: f.value for k, f in article.figures.items()} == {"killed": 2, "injured": 14}
+
+
+@pytest.mark.parametrize(
+    ("headline", "wanted"),
+    [
+        ("Twin suicide bombing in Baghdad kill 32, wound 110", {"killed": 32, "injured": 110}),
+        ("Missile strike on Odesa kills 12, injures 40", {"killed": 12, "injured": 40}),
+    ],
+)
+def test_a_headlines_verbs_each_count_their_own(nlp: Any, headline: str, wanted: dict[str, int]) -> None:
+    """'kill 32, wound 110': the lemmatiser reads 'wound' as 'wind', so the word itself is the cue."""
+    article = figures_of(nlp, headline + "\n\nThe attack happened on Thursday morning, officials said.")
+    assert {k: f.value for k, f in article.figures.items()} == wanted
+
+
+@pytest.mark.parametrize(
+    ("sentence", "killed"),
+    [
+        ("Scores of women and children were among at least 25 people killed in the strike on the school.", 25),
+        ("Two children were among the 14 people killed when the missile hit the building.", 14),
+    ],
+)
+def test_the_whole_after_the_verbs_among_is_the_toll(nlp: Any, sentence: str, killed: int) -> None:
+    """'X were among N people killed': N is the whole, X the part ('including N' stays a part)."""
+    article = figures_of(nlp, sentence)
+    assert article.figures["killed"].value == killed
+    parts = [c for c in article.claims if c.category == "killed" and c.value == killed]
+    assert parts and not any(c.partial for c in parts)
