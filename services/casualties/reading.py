@@ -359,14 +359,19 @@ def counts_part(number: Number, noun: Token, group: str, after_other_category: b
     verb = next((t for t in head_chain(noun) if t.pos_ in ("VERB", "AUX")), None)
     if group == "people" and noun.i != token.i and noun.dep_ == "pobj" and _names_a_part(noun.head):
         return True  # "seven people, including four members of one family": part, and no breakdown by group
-    if group != "children" and not number.vague and any(  # "dozens of dead" counts the dead
-        child.dep_ == "prep"  # "two of them", "two of the injured"
-        and child.lower_ == "of"
-        and any(t.lower_ in words["partial_subset_of"] for t in child.children)
-        for child in token.children
+    if (
+        group != "children"
+        and not number.vague
+        and any(  # "dozens of dead" counts the dead
+            child.dep_ == "prep"  # "two of them", "two of the injured"
+            and child.lower_ == "of"
+            and any(t.lower_ in words["partial_subset_of"] for t in child.children)
+            for child in token.children
+        )
     ):
         return True
-    if group != "children" and verb is not None and any(  # "two (dozens) were among the dead", not "15 were killed, among them ..."
+    # "two (or dozens) were among the dead", not "15 were killed, among them ..."
+    if group != "children" and verb is not None and any(
         c.dep_ == "prep" and c.lower_ == "among" and any(t.pos_ != "PRON" for t in c.children)
         and token not in c.subtree
         for c in verb.children
