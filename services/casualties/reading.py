@@ -185,10 +185,25 @@ def category_for(number: Token, noun: Token, cues: dict[int, str]) -> str | None
             return cues[i]
         if i < sentence.end and read_number(number.doc[i]) is not None:
             break
+    after = _after_a_parenthesis(noun)
+    for i in range(after, min(after + 3, sentence.end)):  # "144 people, including 15 children, sustained injuries"
+        if i in cues:
+            return cues[i]
     left = [i for i in cues if sentence.start <= i < number.i and number.i - i <= 8]
     if left and number.doc[max(left)].lower_ in ("wounded", "injured", "dead", "killed"):
         return cues[max(left)]  # "Among the wounded are six children"
     return None
+
+
+def _after_a_parenthesis(noun: Token) -> int:
+    """Where the sentence goes on after ', including 15 children,' that follows the noun (or the
+    noun's own end where none follows): the parser may hang the verb after it on the parenthesis."""
+    doc, sentence = noun.doc, noun.sent
+    opening = doc[noun.i + 1 : min(noun.i + 3, sentence.end)]
+    if len(opening) < 2 or opening[0].text != "," or opening[1].lower_ not in ("including", "among"):
+        return sentence.end
+    closing = next((t.i for t in doc[noun.i + 3 : min(noun.i + 12, sentence.end)] if t.text == ","), None)
+    return closing + 1 if closing is not None else sentence.end
 
 
 def _cue_below(node: Token, number: Token, cues: dict[int, str]) -> str | None:

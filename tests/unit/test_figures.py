@@ -540,3 +540,14 @@ def test_the_whole_after_the_verbs_among_is_the_toll(nlp: Any, sentence: str, ki
     assert article.figures["killed"].value == killed
     parts = [c for c in article.claims if c.category == "killed" and c.value == killed]
     assert parts and not any(c.partial for c in parts)
+
+
+def test_a_count_before_a_parenthesis_finds_its_verb_after_it(nlp: Any) -> None:
+    """'144 people, including 15 children, sustained injuries': the parser hangs 'sustained injuries'
+    on the children; the count's verb is the one after the parenthesis."""
+    article = figures_of(
+        nlp,
+        "A missile hit the theatre in Chernihiv on Saturday, killing seven people. Authorities have reported that "
+        "144 people, including 15 children, sustained injuries in the devastating incident.",
+    )
+    assert article.figures["injured"].value == 144 and article.figures["children_injured"].value == 15
