@@ -59,11 +59,17 @@ HARM_VERB_STEMS = ("kill", "wound", "injur")
 """Verbs whose object counts people: kill, kills, killed, killing, wound, wounded, injure, injured..."""
 
 
+TOLL_MOVES = frozenset({"stand", "rise", "climb", "increase", "jump", "grow", "reach", "soar", "mount"})
+
+
 def _quantifies_people(token: Token) -> bool:
     """'10' in 'Between 10 and 15 people' counts people even when NER calls the range a DATE; so
-    does '32' in the headline 'bombing kill 32, wound 110', the object of a verb that kills or wounds."""
+    does '32' in the headline 'bombing kill 32, wound 110', the object of a verb that kills or wounds,
+    and in 'the toll stands at 32', where a toll rises or stands."""
     if token.dep_ == "dobj" and token.head.lower_.startswith(HARM_VERB_STEMS):
         return True
+    if token.dep_ == "pobj" and token.head.lower_ in ("at", "to") and token.head.head.lemma_.lower() in TOLL_MOVES:
+        return True  # "the number of the dead now stands at 32", "has risen to 31"
     person_nouns = word_sets()["person"]
     head = token.head if token.dep_ in ("nummod", "conj", "quantmod") else None
     while head is not None and head.dep_ in ("conj", "quantmod", "nummod") and head.head.i != head.i and head.like_num:

@@ -224,8 +224,10 @@ def _cue_below(node: Token, number: Token, cues: dict[int, str]) -> str | None:
             inside = [t.i for t in child.subtree if t.i in cues]  # "and the number of wounded - to 141"
             if inside:
                 return cues[inside[0]]
-        if node.lemma_.lower() in TOLL_VERBS and child.dep_ in ("nsubj", "nsubjpass"):
-            inside = [t.i for t in child.subtree if t.i in cues]  # "the number killed rose to six"
+        toll_subject = node.lemma_.lower() in TOLL_VERBS or child.lemma_.lower() in TOLL_NOUNS
+        if toll_subject and child.dep_ in ("nsubj", "nsubjpass"):
+            # "the number killed rose to six"; "the total number of fatalities ... is reported to be 32 people"
+            inside = [t.i for t in child.subtree if t.i in cues]
             if inside:
                 return cues[inside[0]]
         if child.dep_ in ("xcomp", "oprd", "acomp") and child.i > number.i:

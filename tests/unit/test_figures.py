@@ -551,3 +551,17 @@ def test_a_count_before_a_parenthesis_finds_its_verb_after_it(nlp: Any) -> None:
         "144 people, including 15 children, sustained injuries in the devastating incident.",
     )
     assert article.figures["injured"].value == 144 and article.figures["children_injured"].value == 15
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "The total number of fatalities from the strike is reported to be 32 people, with 30 people sustaining "
+        "injuries.",
+        "The number of the dead now stands at 32, and 30 people were injured.",
+    ],
+)
+def test_a_toll_noun_as_subject_names_what_the_number_counts(nlp: Any, sentence: str) -> None:
+    """'the total number of fatalities ... is reported to be 32 people': the subject says what 32 counts."""
+    article = figures_of(nlp, "A Russian missile hit a building in Kyiv on Friday. " + sentence)
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 32, "injured": 30}
