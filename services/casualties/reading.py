@@ -389,7 +389,8 @@ def counts_part(number: Number, noun: Token, group: str, after_other_category: b
         return True
     # "two (or dozens) were among the dead", not "15 were killed, among them ..."
     if group != "children" and verb is not None and any(
-        c.dep_ == "prep" and c.lower_ == "among" and any(t.pos_ != "PRON" for t in c.children)
+        c.dep_ == "prep" and c.lower_ == "among" and list(c.children)
+        and all(t.pos_ != "PRON" for t in c.children)  # "15 were killed, among them six children": a breakdown
         and token not in c.subtree
         for c in verb.children
     ):  # fmt: skip

@@ -565,3 +565,13 @@ def test_a_toll_noun_as_subject_names_what_the_number_counts(nlp: Any, sentence:
     """'the total number of fatalities ... is reported to be 32 people': the subject says what 32 counts."""
     article = figures_of(nlp, "A Russian missile hit a building in Kyiv on Friday. " + sentence)
     assert {k: f.value for k, f in article.figures.items()} == {"killed": 32, "injured": 30}
+
+
+def test_among_them_after_a_toll_is_its_breakdown(nlp: Any) -> None:
+    """'At least 15 people were killed, among them six children': 15 is the toll, six the children's."""
+    article = figures_of(
+        nlp,
+        "At least 15 people were killed, among them six children, after Israeli aircraft bombed a school in "
+        "Gaza City on Saturday.",
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 15, "children_killed": 6}
