@@ -62,7 +62,9 @@ def _subject_text(verb: Token) -> str | None:
         subjects = [c for c in verb.head.children if c.dep_ in ("nsubj", "nsubjpass")]
     if not subjects:
         return None
-    subject = subjects[0]
+    # "Israeli air strikes killed 31 people, health officials said": the parser may give 'said' two
+    # subjects; the speaker is the one nearest the verb, not the clause that holds the count
+    subject = min(subjects, key=lambda s: abs(verb.i - s.i))
     return verb.doc[subject.left_edge.i : subject.right_edge.i + 1].text
 
 

@@ -575,3 +575,14 @@ def test_among_them_after_a_toll_is_its_breakdown(nlp: Any) -> None:
         "Gaza City on Saturday.",
     )
     assert {k: f.value for k, f in article.figures.items()} == {"killed": 15, "children_killed": 6}
+
+
+def test_the_speaker_is_the_subject_nearest_the_reporting_verb(nlp: Any) -> None:
+    """'Israeli air strikes killed 31 people, health officials said': the parser gives 'said' two
+    subjects; the strikes are not the speaker (and their 'Israeli' no party's claim)."""
+    article = figures_of(
+        nlp, "Israeli air strikes killed at least 31 people in Rafah on Tuesday, health officials said."
+    )
+    (claim,) = [c for c in article.claims if c.value == 31]
+    assert claim.claimed_by == "health officials" and not claim.disputed
+    assert article.figures["killed"].value == 31
