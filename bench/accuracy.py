@@ -167,15 +167,19 @@ def headline_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
 
 def relevance_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
     """The relevance decision, refitted and cross-validated on these corpora (leave one event out,
-    each distractor its own fold), beside the in-sample numbers of the same fit."""
+    each distractor its own fold; and leave one place out, every event at one city together),
+    beside the in-sample numbers of the same fit."""
     from bench.fit_relevance import measure as measure_relevance
 
     measured = measure_relevance(corpora)
     print("\n== relevance: does an article report a new attack? (articles of the corpora above)")
-    print(f"{'':34}{'out of sample':>16}{'in sample':>12}")
+    print(f"{'':34}{'leave one event out':>20}{'leave one place out':>20}{'in sample':>12}")
     for key in ("precision_of_attack", "recall_of_attack", "attack_reports_judged_otherwise",
                 "distractors_judged_attack"):  # fmt: skip
-        print(f"{key:34}{measured.leave_one_event_out[key]:>16}{measured.in_sample[key]:>12}")
+        print(
+            f"{key:34}{measured.leave_one_event_out[key]:>20}{measured.leave_one_place_out[key]:>20}"
+            f"{measured.in_sample[key]:>12}"
+        )
     skipped = measured.leave_one_event_out["skipped_before_the_parse"]
     print(f"skipped before the parse (out of sample): distractors {skipped['distractors']}, attack reports "
           f"{skipped['attack_reports']}")  # fmt: skip
@@ -183,7 +187,11 @@ def relevance_report(corpora: list[tuple[Path, Path]]) -> dict[str, Any]:
     for kind, counts in measured.leave_one_event_out["by_kind"].items():
         print(f"  {kind:14} {counts.get('attack', 0):>4} {counts.get('skipped_final', 0):>4} "
               f"{counts.get('skipped_early', 0):>4}")  # fmt: skip
-    return {"leave_one_event_out": measured.leave_one_event_out, "in_sample": measured.in_sample}
+    return {
+        "leave_one_event_out": measured.leave_one_event_out,
+        "leave_one_place_out": measured.leave_one_place_out,
+        "in_sample": measured.in_sample,
+    }
 
 
 if __name__ == "__main__":
