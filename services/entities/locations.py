@@ -133,13 +133,25 @@ def _located_in_area(doc: Doc, i: int) -> bool:
     return any(e.kind in ("country", "region") for e in lookup(doc[start:i].text))
 
 
+def _describes_a_towns_part(span: Span) -> bool:
+    """'a Kyiv suburb', 'an eastern Baghdad suburb': after an indefinite article the name says whose
+    part it is; 'the Sadr City neighborhood' names the part itself."""
+    i = span.start - 1
+    while i >= 0 and span.doc[i].pos_ == "ADJ":
+        i -= 1
+    return i >= 0 and span.doc[i].lower_ in ("a", "an")
+
+
 def _noun_before(doc: Doc, start: int) -> str | None:
-    """'the village of Hroza', 'the town of X'."""
+    """'the village of Hroza', 'the town of X'; but in 'the Sadr City neighborhood of Baghdad' the
+    part of the town has its own name before its noun, and what follows 'of' is the town."""
     if start < 2 or doc[start - 1].lower_ != "of":
         return None
     for width in range(MAX_NOUN_WORDS, 0, -1):
-        if start - 1 - width >= 0 and (found := place_noun_at(doc, start - 1 - width)) and found[1] == start - 1:
-            return found[0]
+        noun_start = start - 1 - width
+        if noun_start >= 0 and (found := place_noun_at(doc, noun_start)) and found[1] == start - 1:
+            named_part = found[0] == "quarter" and noun_start > 0 and doc[noun_start - 1].pos_ == "PROPN"
+            return None if named_part else found[0]
     return None
 
 
@@ -290,6 +302,8 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
         if skip[0] <= ent.start_char < skip[1] or _not_a_place_name(ent):
             continue
         noun = _noun_after(doc, ent.end) or _noun_before(doc, ent.start)
+        if noun == "quarter" and _describes_a_towns_part(ent):
+            noun = None  # "an eastern Baghdad suburb": Baghdad is the town, not the suburb
         if label in ("PERSON", "ORG"):
             # "Tudun Biri, a community"; "a strike on a school in Nuseirat" (an ORG to the NER)
             unknown_settlement = noun == "settlement" and _is_proper_name(ent) and not lookup(ent.text)
@@ -678,7 +692,7 @@ def _main(candidates: dict[tuple[str, str], Candidate]) -> tuple[str, str] | Non
     pool = [k for k in ranked if k[1] in ("village", "city", "district")] or [k for k in ranked if k[1] == "region"]
     best = (pool or ranked)[0]
     if candidates[best].quarter:  # a part of a town ("Rafah's Tal al-Sultan neighbourhood"): the town
-        towns = [k for k in pool if k[1] == "city" and _inside(candidates[best], candidates[k])]
+        towns = [k for k in pool if k != best and k[1] == "city" and _inside(candidates[best], candidates[k])]
         best = towns[0] if towns else best
     for key in sorted(pool, key=lambda k: -candidates[k].attack_score):
         other, top = candidates[key], candidates[best]

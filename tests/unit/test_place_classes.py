@@ -66,6 +66,18 @@ CLASSES: list[tuple[str, str, set[str]]] = [
         "Sevastopol",
         {"Gazprom"},
     ),
+    (  # a named part of a town 'of' the town: the town ('Sadr City' is a city to the gazetteer)
+        "A suicide bomber killed at least 31 people in a crowded market in the Sadr City neighborhood of Baghdad "
+        "on Monday, officials said.",
+        "Baghdad",
+        set(),
+    ),
+    (  # 'a ... suburb' after a town's name says whose suburb: the town is no suburb
+        "A suicide bomber blew himself up in a crowded Baghdad market on Monday night, killing 30 people. The "
+        "attack in Baghdad hit Sadr City, an eastern Baghdad suburb, police said.",
+        "Baghdad",
+        set(),
+    ),
     (  # a capital as the speaker
         "Moscow said on Sunday that Ukrainian drones had hit an oil depot in the Bryansk region, killing one "
         "worker, and that the fire was put out by morning.",
