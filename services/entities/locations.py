@@ -436,12 +436,15 @@ def choose_entry(mention: Mention, context: Counter[str]) -> GeoEntry | None:
     if not mention.entries:
         return None
     first = mention.entries[0]
-    well_known = not first.alternate and first.population >= MIN_ALTERNATE_POPULATION
+    # "Gaza City" is an alternate name of Gaza to the gazetteer, but a large place's name of
+    # several words is no surname: it counts as the place's own name
+    own_name = not first.alternate or " " in mention.name
+    well_known = own_name and first.population >= MIN_ALTERNATE_POPULATION
     for code, _ in context.most_common():
         for entry in mention.entries:
             if entry.country_code == code and (not entry.alternate or not well_known):
                 return entry
-    unsure = first.alternate or first.population < MIN_ALTERNATE_POPULATION or not mention.sure
+    unsure = not well_known or not mention.sure
     return None if context and unsure and first.kind == "city" else first
 
 
