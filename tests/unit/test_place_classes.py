@@ -80,8 +80,8 @@ CLASSES: list[tuple[str, str, set[str]]] = [
     ),
     (  # a large place's name of several words, an alternate name to the gazetteer, in a story about another
         # country ('Israel'): no surname
-        "Israel said its aircraft struck a school sheltering displaced civilians in Gaza City on Thursday, killing "
-        "27 people, a medical source said.",
+        "An airstrike hit a school sheltering displaced civilians in Gaza City on Thursday, killing 27 people, a "
+        "medical source said. Fighting between Israel and Hamas has displaced most of the territory's people.",
         "Gaza",
         set(),
     ),
