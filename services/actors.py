@@ -27,15 +27,15 @@ def names_a_government(span: Span) -> bool:
     root = span.root
     head = root.head
     if root.dep_ in ("nsubj", "nsubjpass") and head.pos_ == "VERB":
-        return head.lemma_.lower() in actor_knowledge()["government_verbs"]
+        return head.lemma_.lower() in _government_words("government_verbs")
     if root.dep_ == "pobj" and head.lower_ in GOVERNMENT_PREPOSITIONS:
         word = head.head
         if word.pos_ == "VERB":  # "called for more pressure on Moscow" (parsed as 'call ... on')
-            return word.lemma_.lower() in actor_knowledge()["government_verbs"]
-        return word.pos_ == "NOUN" and word.lemma_.lower() in _government_nouns()
+            return word.lemma_.lower() in _government_words("government_verbs")
+        return word.pos_ == "NOUN" and word.lemma_.lower() in _government_words("government_nouns")
     return False
 
 
 @cache
-def _government_nouns() -> frozenset[str]:
-    return frozenset(actor_knowledge()["government_nouns"])
+def _government_words(kind: str) -> frozenset[str]:
+    return frozenset(actor_knowledge()[kind])

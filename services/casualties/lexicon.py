@@ -100,6 +100,14 @@ def matchers() -> tuple[WordMatcher, WordMatcher]:
     return WordMatcher.of(spec["category_patterns"]), WordMatcher.of(spec["qualifier_patterns"])
 
 
+TOLL_VERBS = frozenset({"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"})
+"""Verbs a toll does ('the toll rose to', 'stands at', 'is'): their subject says what the number counts."""
+UPDATE_VERBS = frozenset({
+    "rise", "climb", "increase", "jump", "grow", "reach", "mount", "soar", "surge", "raise", "bring", "revise",
+})  # fmt: skip
+"""Verbs that bring a count up to date ('has risen to 31', 'revised the toll to 84')."""
+
+
 @cache
 def word_sets() -> dict[str, frozenset[str]]:
     spec = lexicon()

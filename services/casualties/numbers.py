@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from spacy.tokens import Doc, Span, Token
 from text_to_num import text2num
 
-from services.casualties.lexicon import lexicon, positions, word_sets
+from services.casualties.lexicon import TOLL_VERBS, UPDATE_VERBS, lexicon, positions, word_sets
 
 NON_PERSON_ENTITIES = {"DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL"}
 NAME_ENTITIES = {"ORG", "PERSON", "FAC", "PRODUCT", "WORK_OF_ART", "LAW", "EVENT"}
@@ -59,7 +59,8 @@ HARM_VERB_STEMS = ("kill", "wound", "injur")
 """Verbs whose object counts people: kill, kills, killed, killing, wound, wounded, injure, injured..."""
 
 
-TOLL_MOVES = frozenset({"stand", "rise", "climb", "increase", "jump", "grow", "reach", "soar", "mount"})
+TOLL_MOVES = TOLL_VERBS | UPDATE_VERBS
+"""What a toll does to reach a number: 'stands at 32', 'has risen to 31', 'brought the toll to 84'."""
 
 
 def _quantifies_people(token: Token) -> bool:

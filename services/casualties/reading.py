@@ -14,28 +14,13 @@ from typing import Any
 
 from spacy.tokens import Doc, Span, Token
 
-from services.casualties.lexicon import lexicon, matchers, positions, text_of, word_sets
+from services.casualties.lexicon import TOLL_VERBS, UPDATE_VERBS, lexicon, matchers, positions, text_of, word_sets
 from services.casualties.numbers import ORDINALS, Number, find_numbers, read_number
 from services.contracts import CasualtyClaim, EntityArticle
 from services.offsets import clean_to_raw_offset
 
-TOLL_VERBS = {"rise", "climb", "reach", "stand", "increase", "jump", "grow", "hit", "be"}
 SUFFER_VERBS = {"sustain", "suffer", "receive", "incur", "have", "get", "bear"}
 TOLL_NOUNS = {"number", "toll", "count", "tally", "total"}
-UPDATE_VERBS = {
-    "rise",
-    "climb",
-    "increase",
-    "jump",
-    "grow",
-    "reach",
-    "mount",
-    "soar",
-    "surge",
-    "raise",
-    "bring",
-    "revise",
-}
 
 
 @dataclass(frozen=True)
