@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     write("relevance", relevance_report(labelled))
     write("headline-figures", headline_report(labelled))
     write("matcher-pairs", matcher_report(corpora))
+    write("incidents-cross-validated", incidents_report(corpora))
     write("main-place", place_report(labelled))
 
 
@@ -131,6 +132,33 @@ def matcher_report(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:
     for name, label in (("leave_one_event_out", "refit, leave one event out"), ("shipped_weights", "shipped weights")):
         print(f"{label:34}{report[name]['precision_at_0.5']:>18}{report[name]['recall_at_0.5']:>15}")
     print(f"({report['pairs']} pairs, {report['same_event_pairs']} of one event)")
+    return report
+
+
+def incidents_report(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:
+    """Incidents out of sample: the dedup stage in process, per event, with the matcher and the
+    relevance decision refitted without that event (bench/incidents_cv.py), beside the same
+    simulation with the shipped weights."""
+    from bench.incidents_cv import measure as measure_incidents
+
+    report = measure_incidents(corpora)
+    print("\n== incidents, pairwise over attack reports (dedup in process; see bench/incidents_cv.py)")
+    print(f"{'':58}{'precision':>10}{'recall':>8}{'F1':>7}")
+    rows = (
+        ("in_sample_shipped", "shipped weights and decisions (in sample)"),
+        ("leave_one_event_out", "matcher and relevance refit, leave one event out"),
+        ("leave_one_event_out_matcher_only", "matcher refit LOEO, shipped relevance"),
+        ("leave_one_event_out_relevance_only", "relevance refit LOEO, shipped matcher"),
+    )
+    for name, result in report.items():
+        print(f"{name}:")
+        for key, label in rows:
+            row = result[key]
+            print(f"  {label:56}{row['precision']:>10}{row['recall']:>8}{row['f1']:>7}")
+        batches = result["leave_one_event_out_relevance_only"]["by_batch"]
+        for batch, row in batches.items() if len(batches) > 1 else ():
+            label = f"shipped matcher, events of batch {batch}"
+            print(f"    {label:54}{row['precision']:>10}{row['recall']:>8}{row['f1']:>7}")
     return report
 
 
