@@ -1,8 +1,9 @@
 """Pass 4 of the casualty stage: which incident each figure is about.
 
 - **statistic**: a war-wide or period count ('since the invasion', 'so far this year', 'in the
-  past 24 hours'), whose marker belongs to the clause of the number or one above it, or a rate
-  ('some 1,200 patients a month');
+  past 24 hours'), whose marker belongs to the clause of the number or one above it (or is a
+  clause of time on its verb: 'since the war began'), a count across a country or region
+  ('killed 31 across the Gaza Strip'), or a rate ('some 1,200 patients a month');
 - **mentioned**: another incident, when the place named nearest to the number is elsewhere, or
   the sentence speaks of another day ('earlier this week'), or opens with 'This ...' after such a
   sentence;
@@ -50,7 +51,7 @@ def scope_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[
 
 def _scope(article: EntityArticle, number: Token, sentence_elsewhere: bool) -> tuple[str, str | None]:
     """main, statistic or mentioned (with the place), from the sentence and the nearest place."""
-    if is_statistic(number) or is_rate(number):
+    if is_statistic(number) or is_rate(number) or is_area_wide(number, article):
         return "statistic", None
     place = nearest_place(number, article)
     if in_clause_of_another_day(number):
@@ -80,10 +81,12 @@ def in_clause_of_another_day(number: Token) -> bool:
 def is_statistic(number: Token) -> bool:
     """A war-wide or year-to-date count: a marker ('since the invasion', 'so far this year', 'the
     offensive has killed') that belongs to the clause of the number's verb or to a clause above
-    it; not one inside another clause ('the most intense attack so far this year')."""
+    it, or is a clause of time on that verb ('since the war began'); not one inside another
+    clause ('the most intense attack so far this year', 'the deadliest since the war began')."""
     sentence = number.sent
     verb = _clause_verb(number)
     above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    own = {verb.i, verb.head.i if verb.dep_ == "conj" else verb.i} if verb is not None else set()
     for match in _statistic_pattern().finditer(text_of(sentence)):
         marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
         if marker is None:
@@ -91,6 +94,45 @@ def is_statistic(number: Token) -> bool:
         marker_verb = _clause_verb(marker.root)
         if marker_verb is None or marker_verb.i in above:
             return True
+        # "Since the war began, 40,000 have been killed and 90,000 injured": a clause of time on
+        # the number's own verb (or the verb it is coordinated with) dates its count
+        if marker_verb.dep_ == "advcl" and marker_verb.head.i in own:
+            return True
+    return False
+
+
+AREA_NOUNS = frozenset({"country", "nation", "enclave", "territory", "strip", "region", "province", "state", "oblast"})
+"""What 'across the ...' spans when a count covers a whole area: 'across the country', 'across the enclave'."""
+
+
+def is_area_wide(number: Token, article: EntityArticle) -> bool:
+    """'112 deaths across the Gaza Strip in one day', 'strikes killed 31 across Gaza, including 12
+    in a strike on a house': a count over a country or region (an 'across' or 'throughout' in the
+    number's clause or one above it, whose object is a country, a region or a word for one), not
+    the toll of one attack. 'Across the city' is left alone: a wave of strikes on one city is the
+    incident."""
+    verb = _clause_verb(number)
+    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    subjects = {c.i for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")} if verb is not None else set()
+    region_keys = {
+        key
+        for place in article.places
+        if place.kind in ("country", "region")
+        for key in (place_key(place.mention), place_key(place.name))
+    }
+    for token in number.sent:
+        if token.lower_ not in ("across", "throughout"):
+            continue
+        if token.head.i not in above | subjects | {number.i, number.head.i}:
+            continue  # "across" on the count, its noun, its verb or its subject ("attacks across Ukraine")
+        for obj in token.children:
+            if obj.dep_ != "pobj":
+                continue
+            if obj.lemma_.lower() in AREA_NOUNS:
+                return True
+            span = next((e for e in number.doc.ents if e.start <= obj.i < e.end), None)
+            if span is not None and place_key(span.text) in region_keys:
+                return True
     return False
 
 
@@ -134,13 +176,15 @@ def other_day_sentences(doc: Doc) -> dict[int, bool]:
 def nearest_place(number: Token, article: EntityArticle) -> Place | None:
     """The place named closest to the number in its sentence (countries left out, and places
     that only name who speaks: "Gaza's civil defence agency", "the Kharkiv regional administration",
-    or stand for a government: "pressure on Moscow")."""
+    or stand for a government: "pressure on Moscow", or say where someone spoke: "said in Kyiv")."""
     sentence = number.sent
     best: tuple[int, Place] | None = None
     for ent in sentence.ents:
         if ent.label_ not in ("GPE", "LOC", "FAC") or _names_an_organisation(ent) or _is_dateline(ent):
             continue
         if names_a_government(ent):  # "called for pressure on Moscow after the attack, which wounded 14"
+            continue
+        if _where_someone_speaks(ent):  # "killing two and wounding 14, the minister said in Kyiv"
             continue
         place = _place_named(ent, article)
         if place is None:
@@ -157,6 +201,14 @@ def _is_dateline(ent: Span) -> bool:
     opens_paragraph = ent.start == 0 or "\n" in doc[ent.start - 1].whitespace_ or "\n" in doc[ent.start - 1].text
     after = doc[ent.end].text if ent.end < len(doc) else ""
     return opens_paragraph and (ent.text.isupper() or after in (":", "—", "–", "-", "(", "/"))
+
+
+def _where_someone_speaks(ent: Span) -> bool:
+    """'the minister said in Kyiv', 'told reporters in Geneva': the place of the words, not of the figure."""
+    root = ent.root
+    if root.dep_ != "pobj" or root.head.dep_ != "prep" or root.head.lower_ not in ("in", "at", "from"):
+        return False
+    return root.head.head.lemma_.lower() in word_sets()["reporting"]
 
 
 def _names_an_organisation(ent: Span) -> bool:

@@ -586,3 +586,80 @@ def test_the_speaker_is_the_subject_nearest_the_reporting_verb(nlp: Any) -> None
     (claim,) = [c for c in article.claims if c.value == 31]
     assert claim.claimed_by == "health officials" and not claim.disputed
     assert article.figures["killed"].value == 31
+
+
+@pytest.mark.parametrize(
+    ("sentence", "statistic"),
+    [
+        ("Since the war began, more than 40,000 people have been killed and over 90,000 injured, the ministry says.",
+         {40000, 90000}),
+        ("More than 40,000 people have been killed since the war began, the ministry says.", {40000}),
+    ],
+)  # fmt: skip
+def test_a_clause_of_time_on_the_counts_verb_makes_a_statistic(nlp: Any, sentence: str, statistic: set[int]) -> None:
+    """'Since the war began, 40,000 ... killed and 90,000 injured': the clause dates both counts,
+    the coordinated one too; the strike's own toll stays the headline."""
+    article = figures_of(nlp, "An Israeli strike on a home in Gaza City killed 40 people on Sunday. " + sentence)
+    assert {c.value for c in article.claims if c.scope == "statistic"} == statistic
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 40}
+
+
+def test_the_deadliest_since_the_war_began_is_still_the_toll(nlp: Any) -> None:
+    """'the deadliest attack on the city since the war began' dates a comparison, not the count."""
+    article = figures_of(
+        nlp,
+        "An Israeli strike on a home in Gaza City killed 40 people on Sunday and wounded 12, the deadliest attack "
+        "on the city since the war began.",
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 40, "injured": 12}
+
+
+@pytest.mark.parametrize("said", ["Ukraine's interior minister said in Kyiv", "the governor told reporters in Kyiv"])
+def test_where_someone_speaks_is_not_where_the_figure_happened(nlp: Any, said: str) -> None:
+    """'..., wounding 14, the minister said in Kyiv': Kyiv is where the words were said."""
+    article = figures_of(
+        nlp, f"A Russian missile hit a hospital in Dnipro on Wednesday, killing two people and wounding 14, {said}."
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 2, "injured": 14}
+
+
+@pytest.mark.parametrize(
+    ("text", "area_wide", "wanted"),
+    [
+        ("Israeli strikes killed at least 31 people across the Gaza Strip on Sunday, including 12 in a strike on a "
+         "house in Khan Younis, health officials said.", 31, {"killed": 12}),
+        ("Russian attacks across Ukraine killed 18 people on Tuesday, including nine in a missile strike on a "
+         "shopping centre in Odesa, officials said.", 18, {"killed": 9}),
+        ("A missile hit a school in Gaza City, killing 27 people. The offensive has resulted in at least 112 deaths "
+         "across the country in one day.", 112, {"killed": 27}),
+    ],
+)  # fmt: skip
+def test_a_count_across_a_country_or_region_is_no_incidents_toll(
+    nlp: Any, text: str, area_wide: int, wanted: dict[str, int]
+) -> None:
+    """'killed 31 across the Gaza Strip, including 12 in a strike on a house in Khan Younis': the
+    31 spans a region (a statistic); the strike's own count is the toll."""
+    article = figures_of(nlp, text)
+    assert {c.scope for c in article.claims if c.value == area_wide} == {"statistic"}
+    assert {k: f.value for k, f in article.figures.items()} == wanted
+
+
+def test_a_wave_of_strikes_across_one_city_is_the_incident(nlp: Any) -> None:
+    """'struck across the city of Kyiv, killing 12': one city's night of strikes is the incident."""
+    article = figures_of(
+        nlp,
+        "Russian drones and missiles struck across the city of Kyiv overnight, killing 12 people and wounding 40, "
+        "the mayor said.",
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 12, "injured": 40}
+
+
+@pytest.mark.parametrize("speaker", ["A woman said", "A doctor at the hospital told reporters"])
+def test_one_person_who_speaks_is_no_casualty(nlp: Any, speaker: str) -> None:
+    """'A woman said the wounded were taken to hospital': she speaks; she is not one wounded."""
+    article = figures_of(
+        nlp,
+        f"Four people were killed when a missile hit a school in Kharkiv on Friday. {speaker} that the wounded "
+        "were taken to the regional hospital.",
+    )
+    assert {k: f.value for k, f in article.figures.items()} == {"killed": 4}
