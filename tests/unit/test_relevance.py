@@ -251,3 +251,21 @@ def test_an_article_that_names_no_attack_is_none_whatever_its_casualties(nlp: An
     with_a_weapon = text + " A drone struck the area an hour later."
     (struck,) = analyse([RawArticle(text=with_a_weapon, published_at="2025-05-06")], nlp, judged=True)  # type: ignore[arg-type]
     assert struck.early is not None and struck.early.attack_probability > 0  # the weights decide again
+
+
+@pytest.mark.parametrize(
+    ("sentence", "word", "group"),
+    [
+        ("The army called for extra vigilance at churches after the blast.", "vigilance", "retrospective"),
+        ("Troops stormed the compound after the drone strike.", "stormed", "disaster"),
+        ("A Cybertruck exploded outside the hotel.", "cybertruck", "figurative"),
+        ("Tornado-S rockets hit the town overnight.", "tornado-s", "disaster"),
+    ],
+)
+def test_an_open_ending_cue_does_not_take_another_word(sentence: str, word: str, group: str) -> None:
+    """'vigil' is no cue in 'vigilance', nor 'storm' in 'stormed', 'cyber' in 'Cybertruck' or
+    'tornado' in the 'Tornado-S' rocket system: those cues are whole words."""
+    words = words_of(sentence)
+    found = {(" ".join(words[start:end]), g) for start, end, g in find_cues(words)}
+    assert (word, group) not in found
+    assert not any(g == group for _, g in found)
