@@ -143,16 +143,42 @@ def _describes_a_towns_part(span: Span) -> bool:
 
 
 def _noun_before(doc: Doc, start: int) -> str | None:
-    """'the village of Hroza', 'the town of X'; but in 'the Sadr City neighborhood of Baghdad' the
-    part of the town has its own name before its noun, and what follows 'of' is the town."""
+    """'the village of Hroza', 'the town of X'; but in 'the Sadr City neighborhood of Baghdad' and
+    'the Dasht-e-Barchi district of Kabul' the part of the town has its own name before its noun,
+    and what follows 'of' is the town."""
     if start < 2 or doc[start - 1].lower_ != "of":
         return None
     for width in range(MAX_NOUN_WORDS, 0, -1):
         noun_start = start - 1 - width
         if noun_start >= 0 and (found := place_noun_at(doc, noun_start)) and found[1] == start - 1:
-            named_part = found[0] == "quarter" and noun_start > 0 and doc[noun_start - 1].pos_ == "PROPN"
-            return None if named_part else found[0]
+            named_part = (
+                found[0] in ("quarter", "district")
+                and noun_start > 0
+                and (doc[noun_start - 1].pos_ == "PROPN" or doc[noun_start - 1].is_title)
+            )
+            if not named_part:
+                return found[0]
+            town = _name_ending_at(doc, noun_start)
+            # "the Gaza City neighbourhood of Shujaiya": the name after 'of' is the part
+            return "quarter" if town is not None and _town_whose_part_follows(town) else None
     return None
+
+
+def _town_whose_part_follows(ent: Span) -> bool:
+    """'the Kabul district of Dasht-e-Barchi', 'the Gaza City neighbourhood of Shujaiya': a town
+    the gazetteer knows as one (a city of some size) before a part's noun and 'of' and a name is
+    the town, and the name after 'of' its part; unless that name is the larger town ('the Sadr
+    City neighborhood of Baghdad')."""
+    doc = ent.doc
+    found = place_noun_at(doc, ent.end)
+    if found is None or found[1] + 1 >= len(doc) or doc[found[1]].lower_ != "of":
+        return False
+    part = _name_starting_at(doc, found[1] + 1)
+    if part is None:
+        return False
+    size = max((e.population for e in lookup(ent.text) if e.kind == "city"), default=0)
+    # "the Sadr City neighborhood of Baghdad": the larger town is the one after 'of'
+    return size >= SMALL_PLACE and all(e.population < size for e in lookup(part.text.rstrip("-")))
 
 
 def _name_ending_at(doc: Doc, end: int) -> Span | None:
@@ -304,6 +330,8 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
         noun = _noun_after(doc, ent.end) or _noun_before(doc, ent.start)
         if noun == "quarter" and _describes_a_towns_part(ent):
             noun = None  # "an eastern Baghdad suburb": Baghdad is the town, not the suburb
+        if noun in ("district", "quarter") and _town_whose_part_follows(ent):
+            noun = None  # "the Kabul district of Dasht-e-Barchi": Kabul is the town
         if label in ("PERSON", "ORG"):
             # "Tudun Biri, a community"; "a strike on a school in Nuseirat" (an ORG to the NER)
             unknown_settlement = noun == "settlement" and _is_proper_name(ent) and not lookup(ent.text)

@@ -85,6 +85,24 @@ CLASSES: list[tuple[str, str, set[str]]] = [
         "Gaza",
         set(),
     ),
+    (  # 'the <town> district of <part>': the town the gazetteer knows as a city is the town, not a district
+        "A suicide bomber blew himself up at a mosque in the Kabul district of Dasht-e-Barchi on Friday, killing "
+        "at least 20 worshippers, officials said.",
+        "Kabul",
+        {"Kabul district"},
+    ),
+    (  # 'the <part> district of <town>': what follows 'of' is the town, not a district
+        "A suicide bomber blew himself up at a mosque in the Dasht-e-Barchi district of Kabul on Friday, killing "
+        "at least 20 worshippers, officials said.",
+        "Kabul",
+        {"Kabul district"},
+    ),
+    (  # 'the <town> neighbourhood of <part>': the part gives way to the town
+        "An Israeli strike hit a house in the Gaza City neighbourhood of Shujaiya on Friday, killing five people, "
+        "the civil defence agency said.",
+        "Gaza",
+        set(),
+    ),
     (  # a capital as the speaker
         "Moscow said on Sunday that Ukrainian drones had hit an oil depot in the Bryansk region, killing one "
         "worker, and that the fire was put out by morning.",
