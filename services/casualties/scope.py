@@ -31,8 +31,13 @@ from services.places import relation as relate
 def scope_claims(drafts: list[Draft], doc: Doc, article: EntityArticle) -> list[Draft]:
     other_day = other_day_sentences(doc)
     superseding = word_sets()["superseding"]
+    area_wide = {(d.sentence.start, d.claim.category) for d in drafts if is_area_wide(d.number.token, article)}
     scoped = []
     for draft in drafts:
+        if draft.claim.partial and (draft.sentence.start, draft.claim.category) in area_wide:
+            # "killed 44 across the Gaza Strip, among them 19 in a strike on a school in Gaza City":
+            # the part of an area's count told apart is the count of one attack
+            draft = draft.updated(partial=False)
         scope, place = _scope(article, draft.number.token, other_day.get(draft.sentence.start, False))
         earlier = not draft.claim.update and any(  # "revised the toll to 84": 84 is the new count
             t.lower_ in superseding or t.lemma_.lower() in superseding
@@ -112,6 +117,10 @@ def is_area_wide(number: Token, article: EntityArticle) -> bool:
     the toll of one attack. 'Across the city' is left alone: a wave of strikes on one city is the
     incident."""
     verb = _clause_verb(number)
+    between = [number, *(t for t in number.ancestors if verb is None or (t.i != verb.i and verb in t.ancestors))]
+    beside = [c for t in (number, number.head) for c in t.children]  # "among them 19 people"
+    if any(t.lower_ in ("among", "including") for t in (*between, *beside)):
+        return False  # "..., among them 19 in a strike on a school": a part told apart has its own place
     above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
     subjects = {c.i for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")} if verb is not None else set()
     region_keys = {

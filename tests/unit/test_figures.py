@@ -630,6 +630,8 @@ def test_where_someone_speaks_is_not_where_the_figure_happened(nlp: Any, said: s
          "house in Khan Younis, health officials said.", 31, {"killed": 12}),
         ("Russian attacks across Ukraine killed 18 people on Tuesday, including nine in a missile strike on a "
          "shopping centre in Odesa, officials said.", 18, {"killed": 9}),
+        ("Israeli airstrikes killed 44 people across the Gaza Strip on Thursday, among them 19 people in a strike "
+         "on a school sheltering displaced families in Gaza City, officials said.", 44, {"killed": 19}),
         ("A missile hit a school in Gaza City, killing 27 people. The offensive has resulted in at least 112 deaths "
          "across the country in one day.", 112, {"killed": 27}),
     ],
@@ -638,7 +640,8 @@ def test_a_count_across_a_country_or_region_is_no_incidents_toll(
     nlp: Any, text: str, area_wide: int, wanted: dict[str, int]
 ) -> None:
     """'killed 31 across the Gaza Strip, including 12 in a strike on a house in Khan Younis': the
-    31 spans a region (a statistic); the strike's own count is the toll."""
+    31 spans a region (a statistic); the strike's own count, a part told apart ('including',
+    'among them'), is the toll."""
     article = figures_of(nlp, text)
     assert {c.scope for c in article.claims if c.value == area_wide} == {"statistic"}
     assert {k: f.value for k, f in article.figures.items()} == wanted
