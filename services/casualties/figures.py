@@ -22,15 +22,21 @@ from services.casualties.headline import headline_figures, mentioned_incidents
 from services.casualties.lexicon import vocab
 from services.casualties.reading import read_claims
 from services.casualties.scope import scope_claims
-from services.contracts import EntityArticle, FiguresArticle
+from services.contracts import CasualtyClaim, EntityArticle, FiguresArticle
 
 
-def figures_for(article: EntityArticle) -> FiguresArticle:
+def claims_of(article: EntityArticle) -> list[CasualtyClaim]:
+    """Passes 1 to 4 over the article's parse, rebuilt from its annotation on this stage's
+    vocabulary (its matchers' strings live there): every casualty claim, read, attributed and scoped."""
     doc = annotation_to_doc(article.annotation, vocab())
     drafts = read_claims(article, doc)  # passes 1 and 2
     drafts = attribute_claims(drafts, doc, article)
     drafts = scope_claims(drafts, doc, article)
-    claims = [draft.claim for draft in drafts]
+    return [draft.claim for draft in drafts]
+
+
+def figures_for(article: EntityArticle) -> FiguresArticle:
+    claims = claims_of(article)
     headline_end = headline_end_of(article)
     return FiguresArticle(
         meta=article.meta,

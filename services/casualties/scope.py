@@ -92,6 +92,12 @@ def is_statistic(number: Token) -> bool:
     verb = _clause_verb(number)
     above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
     own = {verb.i, verb.head.i if verb.dep_ == "conj" else verb.i} if verb is not None else set()
+    counted = {  # "the number of Palestinians killed since the war began has passed 50,000"
+        t.i
+        for c in (verb.children if verb is not None else ())
+        if c.dep_ in ("nsubj", "nsubjpass") and c.lemma_.lower() in COUNTING_NOUNS
+        for t in c.subtree
+    }
     for match in _statistic_pattern().finditer(text_of(sentence)):
         marker = sentence.char_span(match.start(), match.end(), alignment_mode="expand")
         if marker is None:
@@ -103,7 +109,13 @@ def is_statistic(number: Token) -> bool:
         # the number's own verb (or the verb it is coordinated with) dates its count
         if marker_verb.dep_ == "advcl" and marker_verb.head.i in own:
             return True
+        if marker_verb.i in counted:  # the marker says what the subject's count counts
+            return True
     return False
+
+
+COUNTING_NOUNS = frozenset({"number", "toll", "tally", "count", "total", "figure"})
+"""A subject that is a count ('the number of ... has passed 50,000'): what qualifies it qualifies the number."""
 
 
 AREA_NOUNS = frozenset({"country", "nation", "enclave", "territory", "strip", "region", "province", "state", "oblast"})

@@ -41,7 +41,7 @@ from services.entities.locations import YEAR
 from services.entities.locations import resolve as resolve_places
 from services.entities.salience import salient_terms
 from services.places import place_key
-from services.relevance.decide import decide, skip_record
+from services.relevance.decide import decide, skip_record, with_statistics_only
 from services.relevance.features import Features, lexical_features, parse_features
 from services.runtime.settings import Settings, load_settings
 
@@ -382,10 +382,16 @@ def older_dates_in_attack_sentences(doc: Doc, reported: str | None) -> list[str]
 
 
 def judge_relevance(article: CleanArticle, doc: Doc, entities: EntityArticle) -> Relevance:
-    """The final relevance decision, with what the parse gives (an operator's forced replay stands)."""
+    """The final relevance decision, with what the parse gives (an operator's forced replay stands),
+    and, for an attack, the check that its casualty counts are not all statistics."""
     if article.relevance is not None and article.relevance.step == "forced":
         return article.relevance
-    return decide(final_relevance_features(article, doc, entities), "final")
+    relevance = decide(final_relevance_features(article, doc, entities), "final")
+    if relevance.outcome is not RelevanceOutcome.ATTACK:
+        return relevance
+    from services.casualties.figures import claims_of  # the casualty passes over this parse (a few ms)
+
+    return with_statistics_only(relevance, claims_of(entities))
 
 
 def final_relevance_features(

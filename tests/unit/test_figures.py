@@ -666,3 +666,17 @@ def test_one_person_who_speaks_is_no_casualty(nlp: Any, speaker: str) -> None:
         "were taken to the regional hospital.",
     )
     assert {k: f.value for k, f in article.figures.items()} == {"killed": 4}
+
+
+def test_what_a_counting_subject_counts_dates_its_number(nlp: Any) -> None:
+    """'The number of Palestinians killed since the war began has passed 50,000': the marker in the
+    subject says what the count counts; 'the strike, the deadliest since the war began, killed 40'
+    keeps its toll (the subject is no count)."""
+    statistic = figures_of(
+        nlp, "The number of Palestinians killed in Gaza since the war began has passed 50,000, the ministry said."
+    )
+    assert {c.scope for c in statistic.claims if c.value == 50000} == {"statistic"}
+    toll = figures_of(
+        nlp, "The strike on the market, the deadliest since the war began, killed 40 people in Gaza City on Sunday."
+    )
+    assert toll.figures["killed"].value == 40

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from services.contracts import CleanArticle, RawArticle, RelevanceOutcome, SkippedArticle
+from services.contracts import CasualtyClaim, CleanArticle, RawArticle, RelevanceOutcome, SkippedArticle
 from services.entities.extract import extract_or_skip, parse_articles
 from services.pipeline import analyse, clean_all
-from services.relevance.decide import decide, forced, model, pass_or_skip, probabilities
+from services.relevance.decide import decide, forced, model, pass_or_skip, probabilities, statistics_only
 from services.relevance.features import Features, find_cues, lexical_features, words_of
 
 STORIES = {
@@ -269,3 +269,43 @@ def test_an_open_ending_cue_does_not_take_another_word(sentence: str, word: str,
     found = {(" ".join(words[start:end]), g) for start, end, g in find_cues(words)}
     assert (word, group) not in found
     assert not any(g == group for _, g in found)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The UN human rights mission said on Tuesday that at least 1,200 civilians had been killed in Ukraine so "
+        "far this year, most of them by Russian missile and drone strikes on cities. The figure was higher than "
+        "last year's.",
+        "The number of Palestinians killed in Gaza since the war began has passed 50,000, the health ministry said "
+        "on Sunday. Israeli strikes killed 41 people over the past 24 hours, it said.",
+    ],
+)
+def test_an_article_whose_counts_are_all_statistics_reports_no_specific_attack(nlp: Any, text: str) -> None:
+    """The second candidate rule: a tally of a war, a year or a day across a country is no report of
+    one attack, whatever the weights say of its strike words."""
+    (analysed,) = analyse([RawArticle(text=text, published_at="2025-05-06")], nlp, judged=True)  # type: ignore[arg-type]
+    assert analysed.final is not None and analysed.final.outcome == RelevanceOutcome.NO_SPECIFIC_ATTACK
+    assert "war-wide or period count" in analysed.final.evidence[0]
+    assert {c.scope for c in analysed.figures.claims if c.category == "killed"} == {"statistic"}
+
+
+def test_an_attack_report_with_a_statistic_beside_its_toll_stays_an_attack(nlp: Any) -> None:
+    text = (
+        "Airstrikes on a market in El Fasher killed at least 30 people on Sunday, local activists said. Since the "
+        "war began, more than 20,000 people have been killed in Sudan, the UN says."
+    )
+    (analysed,) = analyse([RawArticle(text=text, published_at="2025-05-06")], nlp, judged=True)  # type: ignore[arg-type]
+    assert analysed.final is not None and analysed.final.outcome == RelevanceOutcome.ATTACK
+    assert analysed.figures.figures["killed"].value == 30
+
+
+def test_statistics_only_needs_a_count_and_every_count_a_statistic() -> None:
+    def claim(scope: str, category: str = "killed") -> CasualtyClaim:
+        return CasualtyClaim(category=category, value=5, words="5", scope=scope, quote="5", raw_start=0, raw_end=1)  # type: ignore[arg-type]
+
+    assert statistics_only([]) == []
+    assert statistics_only([claim("statistic"), claim("statistic", "injured")]) == ["5", "5"]
+    assert statistics_only([claim("statistic"), claim("main", "injured")]) == []
+    assert statistics_only([claim("statistic"), claim("mentioned")]) == []
+    assert statistics_only([claim("main", "missing")]) == []
