@@ -89,8 +89,7 @@ def is_statistic(number: Token) -> bool:
     it, or is a clause of time on that verb ('since the war began'); not one inside another
     clause ('the most intense attack so far this year', 'the deadliest since the war began')."""
     sentence = number.sent
-    verb = _clause_verb(number)
-    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    verb, above = _clause_and_above(number)
     own = {verb.i, verb.head.i if verb.dep_ == "conj" else verb.i} if verb is not None else set()
     counted = {  # "the number of Palestinians killed since the war began has passed 50,000"
         t.i
@@ -133,7 +132,7 @@ def is_area_wide(number: Token, article: EntityArticle) -> bool:
     beside = [c for t in (number, number.head) for c in t.children]  # "among them 19 people"
     if any(t.lower_ in ("among", "including") for t in (*between, *beside)):
         return False  # "..., among them 19 in a strike on a school": a part told apart has its own place
-    above = {verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set()
+    above = _clause_and_above(number)[1]
     subjects = {c.i for c in verb.children if c.dep_ in ("nsubj", "nsubjpass")} if verb is not None else set()
     region_keys = {
         key
@@ -167,6 +166,12 @@ def is_rate(number: Token) -> bool:
 @cache
 def _rate_pattern() -> re.Pattern[str]:
     return re.compile(str(lexicon()["rate_markers"]), re.IGNORECASE)
+
+
+def _clause_and_above(number: Token) -> tuple[Token | None, set[int]]:
+    """The number's clause verb, and the token indices of it and the verbs and words above it."""
+    verb = _clause_verb(number)
+    return verb, ({verb.i, *(t.i for t in verb.ancestors)} if verb is not None else set())
 
 
 def _clause_verb(token: Token) -> Token | None:
