@@ -68,6 +68,8 @@ class Corpus:
 
 
 def load(name: str, corpus: Path, gold_path: Path) -> Corpus:
+    """Every labelled article of the corpus through the pure stages (one parse each), with the
+    relevance features the refits need."""
     cleaned, rows_kept = [], []
     for row in fit_relevance.labelled(corpus, gold_path):
         try:
@@ -86,10 +88,10 @@ def load(name: str, corpus: Path, gold_path: Path) -> Corpus:
             {"id": row[0], "outcome": row[2], "fold": row[3], "kind": row[4], "place_fold": row[5],
              "early": lexical, "final": final}
         )  # fmt: skip
-    return Corpus(name, load_gold(gold_path), [replace_doc(r) for r in results], examples)
+    return Corpus(name, load_gold(gold_path), [without_parse(r) for r in results], examples)
 
 
-def replace_doc(result: Analysed) -> Analysed:
+def without_parse(result: Analysed) -> Analysed:
     """The analysis without its parse (kept only for the relevance features): memory stays small."""
     return Analysed(result.clean, result.entities, result.figures, result.early, result.final, None)
 
