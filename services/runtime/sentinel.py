@@ -152,8 +152,9 @@ def async_client(settings: Settings) -> aioredis.Redis:
     return sentinel.master_for(settings.redis_service, **_connection_options(settings))  # type: ignore[arg-type]
 
 
-RETRIES_ON_A_LOST_PRIMARY = 30
-"""A worker whose primary stops answering asks the sentinels again once a second, this many times."""
+RETRIES_ON_A_LOST_PRIMARY = 120
+"""A worker whose primary stops answering asks the sentinels again once a second, this many times
+(two minutes: on a loaded machine the sentinels took longer than 30 s to promote a replica)."""
 log = logging.getLogger("incidentfeed.worker")
 
 
