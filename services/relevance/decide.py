@@ -12,7 +12,7 @@ fitted by `bench/fit_relevance.py` on labelled real articles and committed in
 - `final`, after the parse, with what only the parse gives (a recent event day, a named
   attacker, weapons, a place): the article becomes an incident when its probability of
   `attack` reaches `attack_at`, unless its casualty counts are all statistics (a second
-  candidate rule, `with_statistics_only`: a tally of a war or a month is no report of an attack).
+  candidate rule, `with_statistics_only`: a tally of a war or a year is no report of an attack).
 
 The workers load plain weights and compute dot products: no scikit-learn at run time.
 """
@@ -101,7 +101,7 @@ TOLL_CATEGORIES = ("killed", "injured")
 
 def statistics_only(claims: Sequence[CasualtyClaim]) -> list[str]:
     """The words of the killed and injured counts when every one of them is a war-wide or period
-    count ('1,200 civilians killed so far this year', '286 killed in July'), and there is one;
+    count ('1,200 civilians killed so far this year', 'killed since the war began'), and there is one;
     else nothing. A report of an attack gives the attack's own count, or none at all."""
     counts = [c for c in claims if c.category in TOLL_CATEGORIES]
     if not counts or any(c.scope != "statistic" for c in counts):
@@ -111,7 +111,7 @@ def statistics_only(claims: Sequence[CasualtyClaim]) -> list[str]:
 
 def with_statistics_only(relevance: Relevance, claims: Sequence[CasualtyClaim]) -> Relevance:
     """A second candidate rule, after the weights: an article judged an attack whose casualty counts
-    are all statistics is `no_specific_attack` (a UN tally, a month's toll). The development set
+    are all statistics is `no_specific_attack` (a UN tally, a war's toll). The development set
     has no article of the kind, so no weight could learn it; its attack reports all keep a count
     of their own or none."""
     if relevance.outcome is not RelevanceOutcome.ATTACK or not (words := statistics_only(claims)):
