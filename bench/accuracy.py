@@ -155,9 +155,9 @@ def incidents_report(corpora: list[tuple[str, Path, Path]]) -> dict[str, Any]:
         for key, label in rows:
             row = result[key]
             print(f"  {label:56}{row['precision']:>10}{row['recall']:>8}{row['f1']:>7}")
-        batches = result["leave_one_event_out_relevance_only"]["by_batch"]
+        batches = result["leave_one_event_out"]["by_batch"]
         for batch, row in batches.items() if len(batches) > 1 else ():
-            label = f"shipped matcher, events of batch {batch}"
+            label = f"both refit LOEO, events of batch {batch}"
             print(f"    {label:54}{row['precision']:>10}{row['recall']:>8}{row['f1']:>7}")
     return report
 

@@ -63,20 +63,22 @@ def pairs(evidence: dict[str, ReportEvidence], gold: dict[str, Any], prefix: str
     A development set of a few outlets per event has few pairs of other events at one place, so a
     fit on it alone learns that one place means one event. Each pair of different events in one
     country therefore also counts as if both had been at the same place, with its own text, days
-    and figures: 'the same city on another day'. These weigh together a share (HARD_NEGATIVE_SHARE)
+    and figures: 'the same city on another day' (two towns far apart, a veto as they are, are
+    made such a pair too). These weigh together a share (HARD_NEGATIVE_SHARE)
     of the real pairs of one event, so that the fit leans on what reports say, not only where."""
     event_of = {a: f"{prefix}:{key}" for key, members in gold["clusters"].items() for a in members}
     rows: list[Row] = []
     hard: list[Row] = []
     for a, b in combinations(sorted(a for a in evidence if a in event_of), 2):
         s = signals(evidence[a], evidence[b])
+        same = int(event_of[a] == event_of[b])
+        if not same and s.place in ("near", "country", "other_town"):
+            moved = replace(s, place="same", km=0.0)
+            if not moved.vetoed:
+                hard.append((a, b, event_of[a], event_of[b], features(moved), 0, 1.0))
         if s.vetoed:
             continue  # vetoes decide alone; the weights learn from the rest
-        same = int(event_of[a] == event_of[b])
         rows.append((a, b, event_of[a], event_of[b], features(s), same, 1.0))
-        if not same and s.place in ("near", "country"):
-            moved = replace(s, place="same", km=0.0)
-            hard.append((a, b, event_of[a], event_of[b], features(moved), 0, 1.0))
     positives = sum(r[5] for r in rows)
     weight = HARD_NEGATIVE_SHARE * positives / len(hard) if hard else 0.0
     return rows + [(*r[:6], weight) for r in hard]

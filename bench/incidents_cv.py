@@ -186,8 +186,7 @@ def pair_counts(placed: Clustering, event_of: dict[str, str], event: str | None)
 
 def batch_of(event: str, event_of: dict[str, str]) -> str:
     """The batch of the set an event came in, by its reports' id prefix (the devset's `ua`/`wd`
-    were its first 82 articles, `dc` the same-city series added later): the shipped matcher
-    weights were fitted before the later batches, which are out of sample for them."""
+    were its first 82 articles, `dc` the same-city series added later, the hardest to tell apart)."""
     prefixes = sorted(
         {m.group() if (m := re.match(r"[A-Za-z]+(?=\d)", a)) else "other" for a, e in event_of.items() if e == event}
     )

@@ -324,6 +324,12 @@ class Occurred(Message):
     reported: str | None = Field(
         None, description="ISO date the article was written (its published_at, or a full date by its byline)."
     )
+    day_of_year: str | None = Field(
+        None,
+        pattern=r"^--\d{2}-\d{2}$",
+        description="'--MM-DD' (ISO 8601 without the year): the attack's month and day where the text names "
+        "them but no year can be known (an undated article saying 'January 18'); null otherwise.",
+    )
 
 
 class EntityArticle(Message):

@@ -10,8 +10,9 @@ mean over its reports, so an article must agree with most of an incident, not wi
 of it (incidents do not chain).
 
 Weapons and figures only add or subtract: tolls rise, often doubling in a day, and one outlet
-writes "glide bombs" where another writes "bombs". Two things veto alone: different countries,
-and two precise event days more than two days apart.
+writes "glide bombs" where another writes "bombs". Three things veto alone: different countries;
+two towns further apart than TOWNS_APART_KM (as in ACLED, an event has one location: a wave of
+strikes on several cities is several incidents); and two event days more than two days apart.
 """
 
 from __future__ import annotations
@@ -30,6 +31,14 @@ from services.contracts import HeadlineFigure
 from services.places import PlaceRef, distance_between, relation
 
 MAX_DAYS_APART = 2
+TOWNS = {"village", "city"}
+"""Places precise enough to veto by distance; a report placed in a district, region or country may
+tell of any town in it."""
+TOWNS_APART_KM = 20.0
+"""Two towns further apart than this are two locations, two incidents (Kramatorsk and
+Kostiantynivka, 25 km). Nearer, one outlet may name the village struck and another the city beside
+it (no pair of reports of one event in the devset has two towns more than 0 km apart; a village
+15 km from a city's centre may still lie within it)."""
 
 
 class PlaceEvidence(BaseModel):
@@ -55,6 +64,7 @@ class MatchEvidence(BaseModel):
 
     place: PlaceEvidence | None = None
     date: str | None = None  # the event day, when the text gives it
+    day_of_year: str | None = None  # '--MM-DD': its month and day, where the text names them without a year
     reported: str | None = None  # the day the article was written
     terms: dict[str, float] = {}
     minhash: list[int] = []
@@ -64,7 +74,7 @@ class MatchEvidence(BaseModel):
 
 @dataclass(frozen=True)
 class Signals:
-    place: str  # same | near | country | unknown | other_country
+    place: str  # same | near | country | other_town | unknown | other_country
     km: float | None  # between the two places, where the gazetteer knows both
     days_apart: int | None  # between the event days, where both are known
     reported_apart: int | None  # between the days the articles were written
@@ -77,6 +87,8 @@ class Signals:
     def vetoed(self) -> str | None:
         if self.place == "other_country":
             return "different countries"
+        if self.place == "other_town":
+            return f"different towns {self.km:.0f} km apart"
         if self.days_apart is not None and self.days_apart > MAX_DAYS_APART:
             return f"event days {self.days_apart} days apart"
         return None
@@ -86,6 +98,22 @@ def _days(a: str | None, b: str | None) -> int | None:
     if not a or not b:
         return None
     return abs((date.fromisoformat(a) - date.fromisoformat(b)).days)
+
+
+def _event_days_apart(a: MatchEvidence, b: MatchEvidence) -> int | None:
+    """Days between the two event days; where a year is missing ('January 18' in an undated article),
+    between the days of the year, round the year's end: one attack has one day, whatever its year."""
+    if a.date and b.date:
+        return _days(a.date, b.date)
+    left, right = (e.day_of_year or (f"--{e.date[5:]}" if e.date else None) for e in (a, b))
+    if not left or not right:
+        return None
+    apart = abs((_in_a_leap_year(left) - _in_a_leap_year(right)).days)
+    return min(apart, 366 - apart)
+
+
+def _in_a_leap_year(day_of_year: str) -> date:
+    return date.fromisoformat(f"2000{day_of_year[1:]}")
 
 
 MINHASH_SEED = 7
@@ -111,6 +139,9 @@ def signals(a: MatchEvidence, b: MatchEvidence) -> Signals:
     if a.place and b.place:
         ref_a, ref_b = a.place.ref(), b.place.ref()
         place, km = relation(ref_a, ref_b), distance_between(ref_a, ref_b)
+        two_towns = {ref_a.precision, ref_b.precision} <= TOWNS
+        if two_towns and km is not None and km > TOWNS_APART_KM and place in ("near", "country"):
+            place = "other_town"
     killed = (a.figures.get("killed"), b.figures.get("killed"))
     figures = None
     if killed[0] and killed[1] and max(killed[0].value, killed[1].value) > 0:
@@ -122,7 +153,7 @@ def signals(a: MatchEvidence, b: MatchEvidence) -> Signals:
     return Signals(
         place=place,
         km=km,
-        days_apart=_days(a.date, b.date),
+        days_apart=_event_days_apart(a, b),
         reported_apart=_days(a.reported, b.reported),
         text=_cosine(a.terms, b.terms),
         copy=_minhash_similarity(a.minhash, b.minhash),

@@ -319,20 +319,88 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
     written = article_date(doc, published_at)
     expressions = [ent for ent in doc.ents if ent.label_ in ("DATE", "TIME")]
     if written is None:
-        first = expressions[0].text if expressions else None
-        return Occurred(date=None, precision="unknown", expression=first)
+        return undated_time(doc, expressions)
     reported = written.date().isoformat()
     settings = {"RELATIVE_BASE": written.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
     attack_sentences = attack_sentence_starts(doc)
-    for ent in expressions[:12]:
-        if ent.sent.start not in attack_sentences or is_byline_date(ent):
-            continue
+    candidates = [
+        ent for ent in expressions[:12]
+        if ent.sent.start in attack_sentences and not is_byline_date(ent) and not starts_a_period(ent)
+    ]  # fmt: skip
+    # The day of a statement ('the governor said on Thursday') only where no other day is named:
+    # it is often the attack's, or the next.
+    for ent in sorted(candidates, key=dates_a_report):
         parsed = parse_date_expression(FIRST_OF_RANGE.sub(r"\1", ent.text), settings)
         if parsed is not None and timedelta(0) <= written.date() - parsed.date() <= timedelta(days=RECENT_DAYS):
             return Occurred(date=parsed.date().isoformat(), precision="day", expression=ent.text, reported=reported)
     if any(t.lower_ in ("overnight", "tonight", "today") for t in doc[:200]):
         return Occurred(date=reported, precision="day", expression="overnight", reported=reported)
     return Occurred(date=None, precision="unknown", expression=None, reported=reported)
+
+
+PERIOD_BOUNDS = {"since", "until", "till"}
+
+
+def starts_a_period(ent: Span) -> bool:
+    """'strikes since March 15', 'until Friday': the day bounds a period, it is not an attack's day."""
+    return (ent.start > 0 and ent.doc[ent.start - 1].lower_ in PERIOD_BOUNDS) or ent[0].lower_ in PERIOD_BOUNDS
+
+
+REPORTING_WORDS = {"say", "report", "tell", "announce", "confirm", "state", "add", "write", "post", "claim", "update"}
+
+
+def dates_a_report(ent: Span) -> bool:
+    """'officials said on Friday', 'according to reports on Saturday', 'claimed it Thursday': the day
+    of a statement, which may follow the attack by days (a toll's update, a claim)."""
+    head = ent.root.head
+    if head.dep_ == "prep" and head.i != ent.root.i:
+        head = head.head
+    return head.i != ent.root.i and head.lemma_.lower() in REPORTING_WORDS
+
+
+MONTH_NAME = re.compile(r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?=\s|$|,)", re.IGNORECASE)
+DAY_NUMBER = re.compile(r"\b\d{1,2}(st|nd|rd|th)?\b")
+
+
+def day_named(expression: str) -> tuple[str | None, str | None]:
+    """The day an expression names by its month and number, needing no day to count from: 'Jan. 2,
+    2024' gives ('2024-01-02', '--01-02'); 'January 18' gives (None, '--01-18'); 'Tuesday', 'last
+    month' or 'December 2023' give (None, None)."""
+    if not MONTH_NAME.search(expression) or not DAY_NUMBER.search(expression):
+        return None, None
+    settings = {"REQUIRE_PARTS": ["day", "month"], "PREFER_DATES_FROM": "past"}
+    parsed = dateparser.parse(FIRST_OF_RANGE.sub(r"\1", expression), languages=["en"], settings=settings)
+    if parsed is None:
+        return None, None
+    day_of_year = f"--{parsed.month:02d}-{parsed.day:02d}"
+    year = YEAR.search(expression)
+    if year is not None and parsed.year == int(year.group(0)):
+        return parsed.date().isoformat(), day_of_year
+    return None, day_of_year  # 'April 28 and 29': dateparser's year is a guess
+
+
+def undated_time(doc: Doc, expressions: list[Span]) -> Occurred:
+    """Without the day the article was written, only a day the text names outright: the latest
+    full date in the attack sentences (a report is written after the days it tells of), else the
+    first month and day named there ('on January 18'), which tells two attacks apart but has no
+    year. The day of a statement ('officials said on June 28') only where no other day is named."""
+    attack_sentences = attack_sentence_starts(doc)
+    candidates = [ent for ent in expressions[:12] if ent.sent.start in attack_sentences and not starts_a_period(ent)]
+    for statements in (False, True):
+        full: list[tuple[str, str]] = []
+        partial: list[tuple[str, str]] = []
+        for ent in (ent for ent in candidates if dates_a_report(ent) == statements):
+            day, day_of_year = day_named(ent.text)
+            if day is not None:
+                full.append((day, ent.text))
+            elif day_of_year is not None:
+                partial.append((day_of_year, ent.text))
+        if full:
+            day, expression = max(full)
+            return Occurred(date=day, precision="day", expression=expression)
+        if partial:
+            return Occurred(date=None, precision="unknown", expression=partial[0][1], day_of_year=partial[0][0])
+    return Occurred(date=None, precision="unknown", expression=expressions[0].text if expressions else None)
 
 
 def dateline_span(article: CleanArticle) -> tuple[int, int]:

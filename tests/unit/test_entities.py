@@ -74,3 +74,89 @@ def test_relative_dates_resolve_against_publication_time(nlp: Any, when: str, da
     assert (entities.occurred.precision, entities.occurred.date) == ("day", date)
     assert entities.main_location is not None and entities.main_location.name == "Sumy"
     assert entities.perpetrator == "Russia"
+
+
+@pytest.mark.parametrize(
+    ("expression", "named"),
+    [("Jan. 2, 2024", ("2024-01-02", "--01-02")), ("January 18", (None, "--01-18")), ("5 May", (None, "--05-05")),
+     ("Sep 30th, 2025", ("2025-09-30", "--09-30")), ("April 28 and 29", (None, "--04-28")),
+     ("Tuesday", (None, None)), ("last month", (None, None)), ("December 2023", (None, None)), ("May", (None, None))],
+)  # fmt: skip
+def test_a_day_named_by_month_and_number_needs_no_day_to_count_from(
+    expression: str, named: tuple[str | None, str | None]
+) -> None:
+    from services.entities.extract import day_named
+
+    assert day_named(expression) == named
+
+
+LEAD = (
+    "Residents of the northern city gathered outside the regional administration building on a cold grey morning, "
+    "many of them carrying flowers and photographs, as officials read out the names of those who had died. "
+    "The governor thanked the emergency services, the volunteers and the doctors of the city hospital, who had "
+    "worked without rest, and promised help to every family who had lost a home.\n\n"
+)
+"""Over BYLINE_CHARS of text without a date: a full date near the top is taken for the article's own (its byline)."""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "date", "day_of_year"),
+    [("A Russian missile strike on March 3, 2025 killed five people in Sumy.", "2025-03-03", None),
+     ("A Russian missile strike on March 3 killed five people in Sumy.", None, "--03-03"),
+     ("A drone strike on the night of July 9 killed two people in Odesa.", None, "--07-09"),
+     ("The army has carried out near-daily air strikes on Sumy since March 3, killing five people.", None, None),
+     ("A Russian missile strike on Tuesday killed five people in Sumy.", None, None)],
+)  # fmt: skip
+def test_an_undated_article_takes_only_the_day_its_attack_sentences_name(
+    nlp: Any, sentence: str, date: str | None, day_of_year: str | None
+) -> None:
+    from services.pipeline import analyse_text
+
+    more = " Rescuers worked through the day to clear the rubble of the apartment block, the governor said."
+    occurred = analyse_text(LEAD + sentence + more, nlp).entities.occurred
+    assert (occurred.date, occurred.day_of_year) == (date, day_of_year)
+    assert occurred.reported is None
+
+
+def test_of_several_full_dates_an_undated_article_takes_the_latest(nlp: Any) -> None:
+    from services.pipeline import analyse_text
+
+    text = LEAD + (
+        "A Russian missile strike on June 12, 2025 killed five people in Sumy. "
+        "The city had been struck by a missile on June 3, 2025, when two people died in the blast."
+    )
+    assert analyse_text(text, nlp).entities.occurred.date == "2025-06-12"
+
+
+def test_a_period_that_starts_on_a_day_does_not_date_the_attack(nlp: Any) -> None:
+    from datetime import UTC, datetime
+
+    from services.pipeline import analyse_text
+
+    text = (
+        "Air strikes have hit Sumy every day since Monday, and a missile strike killed five people there, "
+        "the regional governor said on his Telegram channel."
+    )
+    published = datetime(2026, 4, 9, 9, tzinfo=UTC)  # a Thursday
+    occurred = analyse_text(text, nlp, published_at=published).entities.occurred
+    assert occurred.date != "2026-04-06"
+
+
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [("A Russian missile strike on Thursday killed five people in Sumy, the regional governor said on Saturday.",
+      "2026-04-02"),
+     ("The death toll of the missile strike on Sumy has risen to five, according to media reports on Saturday. "
+      "The missile hit the apartment block on Thursday night.", "2026-04-02"),
+     ("A Russian missile strike killed five people in Sumy, the regional governor said on Saturday.", "2026-04-04")],
+)  # fmt: skip
+def test_the_day_of_a_statement_dates_the_attack_only_where_no_other_day_is_named(
+    nlp: Any, text: str, date: str | None
+) -> None:
+    from datetime import UTC, datetime
+
+    from services.pipeline import analyse_text
+
+    published = datetime(2026, 4, 6, 9, tzinfo=UTC)  # a Monday
+    more = " Rescuers worked through the day to clear the rubble of the apartment block."
+    assert analyse_text(text + more, nlp, published_at=published).entities.occurred.date == date
