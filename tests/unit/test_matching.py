@@ -174,3 +174,24 @@ def test_two_towns_more_than_20_km_apart_veto_and_a_region_does_not() -> None:
     region = PlaceEvidence(key="odesaoblast", country_code="UA", admin1="17", lat=46.5, lon=30.7, precision="region")
     in_a_region = signals(evidence("Kharkiv", terms=TERMS), MatchEvidence(place=region, terms=TERMS))
     assert in_a_region.place == "country" and in_a_region.vetoed is None
+
+
+def test_one_story_the_same_day_in_two_cities_is_two_incidents(nlp: Any) -> None:
+    kharkiv = article(nlp, "market-kharkiv", KHARKIV_MARKET, "2026-04-04")
+    odesa = article(
+        nlp, "market-odesa", KHARKIV_MARKET.replace("the Saltivka district of Kharkiv", "Odesa"), "2026-04-04"
+    )
+    assert odesa.main_location is not None and odesa.main_location.name == "Odesa"
+    assert decide(odesa, [new_incident(kharkiv)], WINDOW).action == "new"
+
+
+def test_undated_reports_that_name_days_weeks_apart_are_two_incidents(nlp: Any) -> None:
+    second = article(nlp, "undated-jan-2", KHARKIV_MARKET.replace("on Saturday", "on January 2"), None)
+    update = KHARKIV_MARKET.replace("on Saturday", "on January 2").replace("five people", "six people")
+    again = article(nlp, "undated-jan-2-again", update, None)
+    weeks_later = article(nlp, "undated-jan-18", KHARKIV_MARKET.replace("on Saturday", "on January 18"), None)
+    assert second.occurred.day_of_year == "--01-02" and weeks_later.occurred.day_of_year == "--01-18"
+    record = new_incident(second)
+    joined = decide(again, [record], WINDOW)
+    assert joined.action == "join" and "same day" in joined.reason  # matched by its day, not by its fingerprint
+    assert decide(weeks_later, [record], WINDOW).action == "new"
