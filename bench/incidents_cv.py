@@ -242,11 +242,7 @@ def weights_without(rows: list[fit_matcher.Row], event: str | None) -> dict[str,
     sample = np.array([r[6] for r in rows])[keep]
     w = fit_matcher.fit(x, y, sample)
     weights = {name: float(v) for name, v in zip([*matching.FEATURES, "bias"], w, strict=True)}
-    for name, prior in fit_matcher.PRIORS.items():
-        column = x[:, matching.FEATURES.index(name)]
-        if not column[y == 1].any():
-            weights[name] = prior
-    return weights
+    return fit_matcher.with_priors(weights, x, sample)
 
 
 def measure(corpora_paths: Sequence[tuple[str, Path, Path]], progress: bool = True) -> dict[str, Any]:

@@ -195,3 +195,23 @@ def test_undated_reports_that_name_days_weeks_apart_are_two_incidents(nlp: Any) 
     joined = decide(again, [record], WINDOW)
     assert joined.action == "join" and "same day" in joined.reason  # matched by its day, not by its fingerprint
     assert decide(weeks_later, [record], WINDOW).action == "new"
+
+
+def test_event_days_two_apart_keep_two_attacks_on_one_city_apart_whatever_the_writing_days() -> None:
+    """Two days apart is no veto (one report's day may be a day off), but counts heavily against:
+    in a war, a city is struck again two days later, and its reports read alike; the days the
+    articles were written (also two apart, 'close') add nothing where both event days are known."""
+    from services.dedup.cluster import JOIN_THRESHOLD
+
+    first = {"terms": TERMS, "attack_types": ["missile"], "figures": figures(5)}
+    again = {"terms": {**TERMS, "saltivka": 0.0, "school": 0.48}, "attack_types": ["missile"], "figures": figures(2)}
+    two_apart = signals(
+        evidence(date="2026-04-04", reported="2026-04-04", **first),
+        evidence(date="2026-04-06", reported="2026-04-06", **again),
+    )
+    assert two_apart.vetoed is None and probability(two_apart) < JOIN_THRESHOLD
+    next_day = signals(
+        evidence(date="2026-04-04", reported="2026-04-04", **first),
+        evidence(date="2026-04-05", reported="2026-04-05", **again),
+    )
+    assert probability(next_day) > 0.5  # a toll revised the next day
