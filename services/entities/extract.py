@@ -469,7 +469,9 @@ def final_relevance_features(
     sentences = sum(1 for _ in doc.sents) or 1
     return parse_features(
         lexical or lexical_features(article.headline, article.text, article.meta.published_at, article.body_start),
-        event_day=entities.occurred.precision == "day",
+        # a day within the last weeks: only an article with a date of its own can tell (an undated
+        # one naming a full date may be looking back years)
+        event_day=entities.occurred.precision == "day" and entities.occurred.reported is not None,
         perpetrator=entities.perpetrator,
         weapons=[w.id for w in entities.weapons],
         main_place=entities.main_location.name if entities.main_location else None,
