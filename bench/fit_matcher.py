@@ -50,6 +50,8 @@ def with_priors(weights: dict[str, float], x: np.ndarray, sample: np.ndarray) ->
         if int(((column != 0) & (sample == 1.0)).sum()) < PRIOR_MIN_PAIRS:
             weights[name] = prior
     return weights
+
+
 HARD_NEGATIVE_SHARE = float(os.environ.get("HARD_NEGATIVE_SHARE", "0.15"))
 """The made-up hard negatives weigh together this share of the real pairs of one event."""
 
