@@ -55,11 +55,11 @@ JOIN_THRESHOLD = 0.2
 Chosen by leave-one-event-out cross-validation of the whole dedup stage (bench/incidents_cv.py,
 matcher and relevance refitted without the held-out event; devset, 2026-11-30): pairwise F1
 0.865 at 0.3, 0.888 at 0.2 and at 0.1 (0.821 at 0.6 before the town veto took 20 km), precision
-0.93 throughout. The
-pair probability is calibrated over all pairs of the set, most of them of other events; the
-candidates an article meets (one country, event days within CANDIDATE_DAYS) and the vetoes
-(another country, another town, another day) have already removed most of those, so a lower bar
-picks the right one. 0.2 and not 0.1: a denser stream than the devset meets more candidates."""
+0.93 throughout. The pair probability is calibrated over all pairs of the set, most of them of
+other events; the candidates an article meets (one country, event days within CANDIDATE_DAYS)
+and the vetoes (another country, another town, another day) have already removed most of those,
+so a lower bar picks the right one. 0.2 and not 0.1: a denser stream than the devset meets more
+candidates."""
 MERGE_THRESHOLD = 0.2
 """An article this sure of several open incidents shows them to be one event: they merge
 (`mergeable` keeps apart incidents whose event days differ). Merging at 0.6 instead gives pairwise
