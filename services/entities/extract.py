@@ -322,11 +322,7 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
         return undated_time(doc, expressions)
     reported = written.date().isoformat()
     settings = {"RELATIVE_BASE": written.replace(tzinfo=None), "PREFER_DATES_FROM": "past"}
-    attack_sentences = attack_sentence_starts(doc)
-    candidates = [
-        ent for ent in expressions[:12]
-        if ent.sent.start in attack_sentences and not is_byline_date(ent) and not starts_a_period(ent)
-    ]  # fmt: skip
+    candidates = [ent for ent in attack_day_expressions(doc, expressions) if not is_byline_date(ent)]
     # The day of a statement ('the governor said on Thursday') only where no other day is named:
     # it is often the attack's, or the next.
     for ent in sorted(candidates, key=dates_a_report):
@@ -336,6 +332,13 @@ def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:
     if any(t.lower_ in ("overnight", "tonight", "today") for t in doc[:200]):
         return Occurred(date=reported, precision="day", expression="overnight", reported=reported)
     return Occurred(date=None, precision="unknown", expression=None, reported=reported)
+
+
+def attack_day_expressions(doc: Doc, expressions: list[Span]) -> list[Span]:
+    """The date expressions that may give the attack's day: in a sentence that speaks of an attack
+    (of the first 12), and not bounding a period."""
+    attack_sentences = attack_sentence_starts(doc)
+    return [ent for ent in expressions[:12] if ent.sent.start in attack_sentences and not starts_a_period(ent)]
 
 
 PERIOD_BOUNDS = {"since", "until", "till"}
@@ -384,8 +387,7 @@ def undated_time(doc: Doc, expressions: list[Span]) -> Occurred:
     full date in the attack sentences (a report is written after the days it tells of), else the
     first month and day named there ('on January 18'), which tells two attacks apart but has no
     year. The day of a statement ('officials said on June 28') only where no other day is named."""
-    attack_sentences = attack_sentence_starts(doc)
-    candidates = [ent for ent in expressions[:12] if ent.sent.start in attack_sentences and not starts_a_period(ent)]
+    candidates = attack_day_expressions(doc, expressions)
     for statements in (False, True):
         full: list[tuple[str, str]] = []
         partial: list[tuple[str, str]] = []
