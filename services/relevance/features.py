@@ -152,7 +152,7 @@ def lexical_features(headline: str | None, text: str, published_at: datetime | N
 OPENING_WORDS = 50
 """The story's first sentence or two: where a news report says what happened, to whom, and when."""
 PAIRED_GROUPS = (
-    "attack_noun", "attack_verb", "weapon", "casualty", "party", "recency",
+    "attack_noun", "attack_verb", "explosion", "damage_verb", "weapon", "casualty", "party", "recency",
     "accident", "disaster", "retrospective", "trial", "statistic", "policy",
 )  # fmt: skip
 
@@ -180,9 +180,9 @@ def _older_years(text: str, published_at: datetime | None) -> list[str]:
     return [str(y) for y in years if y <= now - 2]
 
 
-ATTACK_GROUPS = ("attack_noun", "attack_verb", "weapon")
-"""The cue groups that name an attack: its noun ('strike', 'shelling'), its verb ('shelled', 'hit')
-or its weapon ('missile', 'drone')."""
+ATTACK_GROUPS = ("attack_noun", "attack_verb", "explosion", "damage_verb", "weapon")
+"""The cue groups that name an attack: its noun ('strike', 'shelling'), its verb ('shelled'), its
+weapon ('missile', 'drone'), or words it shares with accidents and damage ('explosion', 'hit')."""
 
 
 def names_an_attack(features: Features) -> bool:

@@ -39,6 +39,18 @@ STORIES = {
         "killing two civilians and injuring five others, the regional military administration said on Wednesday. "
         "Artillery shells hit a nine-storey building and a private house, and firefighters put out the fires.",
     ),
+    "roadside bomb": (
+        "attack",
+        "Roadside bomb hits army convoy\n\nA roadside bomb exploded as an army convoy passed near the town of Kunduz "
+        "on Monday, killing four soldiers and wounding six, officials said. The blast destroyed a vehicle, and no "
+        "group has claimed responsibility.",
+    ),
+    "factory blast": (  # an explosion's words and damage with no gas, accident or weapon word to tell it apart
+        "not_an_attack",
+        "Blast at paint factory kills eight\n\nAn explosion ripped through a paint factory on the edge of the city "
+        "on Tuesday, killing eight workers and injuring 15, the fire service said. The blast destroyed two "
+        "warehouses and damaged nearby homes, and firefighters fought the flames for hours.",
+    ),
     "gas explosion": (
         "not_an_attack",
         "Gas explosion at apartment block kills three\n\nA gas explosion tore through a five-storey apartment block "
@@ -128,13 +140,15 @@ def test_the_early_decision_passes_every_attack_report_on(judged: dict[str, Any]
     wanted, early, _ = judged[name]
     if wanted == "attack":
         assert early.outcome == RelevanceOutcome.ATTACK, early
-    elif "attack" not in STORIES[name][1]:  # clear other news never needs the parse
+    elif "attack" not in STORIES[name][1] and name not in UNSURE_BEFORE_THE_PARSE:  # clear other news skips it
         assert early.outcome == wanted, early
-    else:  # an anniversary of an attack may go on to the parse, unsure, but not as sure as a report
+    else:  # an anniversary of an attack, an explosion of no told cause: unsure, but not as sure as a report
         assert early.attack_probability < min(judged[n][1].attack_probability for n in STORIES if n in ATTACKS)
 
 
 ATTACKS = {name for name, (wanted, _) in STORIES.items() if wanted == "attack"}
+UNSURE_BEFORE_THE_PARSE = {"factory blast"}
+"""Other news that the text alone may leave unsure: the parse (no attacker, no weapon) must settle it."""
 
 
 def test_the_cleaner_skips_clear_non_attack_news_with_the_cleaned_article_kept() -> None:
