@@ -299,8 +299,14 @@ def is_byline_date(ent: Span) -> bool:
     return ent.start_char <= BYLINE_CHARS and bool(YEAR.search(ent.text))
 
 
+POST_SIGNATURE = re.compile(r"\(@\w{1,30}\)\s*([A-Z][a-z]{2,8} \d{1,2}, \d{4})")
+"""The signature an embedded post keeps in the text: '— Quds News Network (@QudsNen) June 30, 2025'."""
+
+
 def article_date(doc: Doc, published_at: datetime | None) -> datetime | None:
-    """When the article was written: the producer's published_at, else a full date by its byline."""
+    """When the article was written: the producer's published_at, else a full date by its byline,
+    else the latest day of a post it embeds (a story is written on or after the posts it quotes,
+    and quotes the day's)."""
     if published_at is not None:
         return published_at
     for ent in doc.ents:
@@ -310,7 +316,8 @@ def article_date(doc: Doc, published_at: datetime | None) -> datetime | None:
             parsed = dateparser.parse(ent.text, languages=["en"], settings={"STRICT_PARSING": True})
             if parsed is not None:
                 return parsed.replace(tzinfo=UTC)
-    return None
+    posted = [dateparser.parse(day, languages=["en"]) for day in POST_SIGNATURE.findall(doc.text)]
+    return max((day.replace(tzinfo=UTC) for day in posted if day is not None), default=None)
 
 
 def resolve_time(doc: Doc, published_at: datetime | None) -> Occurred:

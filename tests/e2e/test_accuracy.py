@@ -35,7 +35,7 @@ def share(fraction: str) -> float:
 @pytest.mark.slow
 def test_real_articles_keep_their_incidents_places_and_figures(redis_url: str, tmp_path: Path) -> None:
     """Floors set on the 258-article development set (153 attack reports, 105 distractors), measured
-    on 2026-11-30 through `incidentfeed run` (in-sample for the fitted choices; README, Accuracy).
+    on 2026-12-01 through `incidentfeed run` (in-sample for the fitted choices; README, Accuracy).
     Every article that gives no publication time is sent with a month-only one ('2024-05', as
     archives and sitemaps give): it must cost nothing, and no article may land in `deadletter`."""
     corpus, gold = CORPORA["devset"]
@@ -50,13 +50,13 @@ def test_real_articles_keep_their_incidents_places_and_figures(redis_url: str, t
     with_months.write_text("".join(json.dumps(row) + "\n" for row in rows))
     result = measure("devset", with_months, gold, redis_url)
     assert read_dead_letters(redis.Redis.from_url(redis_url)) == []  # no English article judged foreign, none refused
-    assert share(result["articles_in_feed"]) >= 0.95, result["misses"]  # measured 148/153
+    assert share(result["articles_in_feed"]) >= 0.97, result["misses"]  # measured 151/153
     assert share(result["distractors_in_main_incidents"]) <= 0.02, result["misses"]  # measured 1/105
     assert result["false_incidents"] <= 2  # measured 1
-    assert result["pairwise"]["precision"] >= 0.90, result["glued"]  # measured 0.932
-    assert result["pairwise"]["f1"] >= 0.88, result["split"]  # measured 0.910 (0.899-0.915 before the refitted matcher)
-    assert result["bcubed_f1"] >= 0.94  # measured 0.971
+    assert result["pairwise"]["precision"] >= 0.92, result["glued"]  # measured 0.953
+    assert result["pairwise"]["f1"] >= 0.91, result["split"]  # measured 0.941
+    assert result["bcubed_f1"] >= 0.95  # measured 0.976
     assert result["location_accuracy"] >= 0.96, result["misses"]  # measured 0.980
-    assert result["figures_value_accuracy"] >= 0.93, result["misses"]  # measured 0.942 (the ranker; rule 0.897 before)
-    assert result["figures_value_and_qualifier_accuracy"] >= 0.90, result["misses"]  # measured 0.914
+    assert result["figures_value_accuracy"] >= 0.93, result["misses"]  # measured 0.939 (the ranker; rule 0.897 before)
+    assert result["figures_value_and_qualifier_accuracy"] >= 0.90, result["misses"]  # measured 0.912
     assert share(result["figures_by_category"]["children_killed"]) >= 0.9, result["misses"]

@@ -128,6 +128,24 @@ def test_of_several_full_dates_an_undated_article_takes_the_latest(nlp: Any) -> 
     assert analyse_text(text, nlp).entities.occurred.date == "2025-06-12"
 
 
+@pytest.mark.parametrize(
+    ("posts", "date", "reported"),
+    [(["June 30, 2025"], "2025-06-30", "2025-06-30"),  # Monday, the day of the post
+     (["June 28, 2025", "July 1, 2025"], "2025-06-30", "2025-07-01"),  # the latest post: the Monday before it
+     ([], None, None)],
+)  # fmt: skip
+def test_an_undated_article_is_written_on_the_day_of_the_latest_post_it_embeds(
+    nlp: Any, posts: list[str], date: str | None, reported: str | None
+) -> None:
+    from services.pipeline import analyse_text
+
+    text = LEAD + "An air strike on a cafe by the port of Gaza City on Monday killed 20 people, medics said.\n\n"
+    for n, day in enumerate(posts):
+        text += f"The moment the cafe was hit. pic.twitter.com/x{n} — A Reporter (@reporter{n}) {day}\n\n"
+    occurred = analyse_text(text + "The army said it was looking into the strike.", nlp).entities.occurred
+    assert (occurred.date, occurred.reported) == (date, reported)
+
+
 def test_a_period_that_starts_on_a_day_does_not_date_the_attack(nlp: Any) -> None:
     from datetime import UTC, datetime
 
