@@ -130,7 +130,8 @@ def run(
         skipped_start = last_id(client, Stream.SKIPPED)
         log_file = Path(workdir) / "workers.log"
         started = time.time()
-        workers = start_workers(url, log_file, replicas=replica_plan(entity_replicas))
+        # forked from this process, which has imported every stage and loaded the model once
+        workers = start_workers(url, log_file, replicas=replica_plan(entity_replicas), forked=True)
         try:
             _push_with_progress(client, articles, settings.max_backlog)
             with progress_bar() as progress:

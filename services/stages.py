@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from typing import Any
 
 from services.contracts import PIPELINE, StageName
 from services.runtime.settings import Settings
 from services.runtime.shell import StageWorker
+
+WORKER_MODULES = {
+    StageName.CLEANER: "services.cleaner.worker",
+    StageName.ENTITIES: "services.entities.worker",
+    StageName.CASUALTIES: "services.casualties.worker",
+    StageName.DEDUP: "services.dedup.worker",
+    StageName.PUBLISHER: "services.publisher.worker",
+}
+
+
+def worker_module(stage: StageName | str) -> Any:
+    """The module of a stage's worker, imported."""
+    return importlib.import_module(WORKER_MODULES[StageName(stage)])
 
 
 def worker_for(stage: StageName | str, settings: Settings) -> StageWorker[Any]:

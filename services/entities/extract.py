@@ -103,6 +103,13 @@ def load_pipeline() -> Language:
     return nlp
 
 
+@cache
+def process_pipeline() -> Language:
+    """The pipeline this process loaded, loaded on first use. `incidentfeed run` loads it before it
+    forks its workers, so that every entity replica shares the parent's copy instead of loading its own."""
+    return load_pipeline()
+
+
 def known_people_patterns() -> list[dict[str, Any]]:
     """People whose names the small model misses at a sentence start ('Zelenskyy said ...')."""
     known: dict[str, list[str]] = actor_knowledge()["canonical_people"]

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from redis.asyncio import Redis
 
 from services.contracts import CleanArticle, Message, Rejected, StageName, Stream
-from services.entities.extract import extract_or_skip_batch, load_pipeline
+from services.entities.extract import extract_or_skip_batch, process_pipeline
 from services.runtime.shell import StageWorker
 
 
@@ -16,7 +16,7 @@ class EntitiesWorker(StageWorker[CleanArticle]):
     input_model = CleanArticle
 
     async def setup(self, redis: Redis) -> None:
-        self.nlp = load_pipeline()
+        self.nlp = process_pipeline()
 
     def transform(self, items: Sequence[CleanArticle]) -> list[Message | Rejected]:
         return list(extract_or_skip_batch(self.nlp, items))
