@@ -28,10 +28,16 @@ from services.contracts import (
 MIN_STORY_WORDS = 20
 HEADLINE_MAX_WORDS = 30
 NAME = r"[A-Z][\w.'\-]*(?:\s+[A-Z][\w.'\-]*){0,3}"
+NOT_A_PLACE = r"(?:On|In|At|By|Late|Early|Last|This|Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)(?:day)?\b"
+"""A story that opens with its day ('On Monday, March 3 - ...') opens with no dateline."""
+FILING_DAY = r"(?:,\s*(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?)"
+"""', Nov. 3', ', September 4', ', March 3, 2025': the day an agency's dateline gives."""
 DATELINE = re.compile(
-    rf"^(?P<place>[A-Z][A-Z.'\- ]{{1,40}}?|{NAME})(?:,\s*{NAME})?(?:\s*\([A-Za-z.\- ]{{1,20}}\))?\s+[—–-]{{1,2}}\s+"
+    rf"^(?!{NOT_A_PLACE})(?P<place>[A-Z][A-Z.'\- ]{{1,40}}?|{NAME})(?:,\s*{NAME})?{FILING_DAY}?"
+    rf"(?:(?:\s*\([A-Za-z.\- ]{{1,20}}\))?\s+[—–-]{{1,2}}|\.?\s*/[A-Za-z\-]{{2,12}}/\.)\s+"
 )
-"""'KYIV —', 'KYIV, Ukraine (AP) —', 'Kyiv, Ukraine —': capitalised words and a dash opening the story."""
+"""'KYIV —', 'KYIV, Ukraine (AP) —', 'Kyiv, Ukraine —', 'BEIJING, Nov. 3 (Xinhua) --', 'DONETSK,
+September 4. /TASS/.': capitalised words, perhaps a day and an agency, and a dash opening the story."""
 
 
 @cache

@@ -26,6 +26,7 @@ from spacy.tokens import Doc, Span
 from services.actors import actor_knowledge
 from services.annotation import doc_to_annotation
 from services.attack_words import ATTACK_WORDS
+from services.cleaner.clean import DATELINE
 from services.contracts import (
     CleanArticle,
     EntityArticle,
@@ -420,14 +421,14 @@ def undated_time(doc: Doc, expressions: list[Span]) -> Occurred:
 
 
 def dateline_span(article: CleanArticle) -> tuple[int, int]:
-    """Where the dateline ('KYIV, Ukraine (AP) —') stands in the clean text: a paragraph's start up to its dash."""
+    """Where the dateline ('KYIV, Ukraine (AP) —', 'DONETSK, September 4. /TASS/.') stands in the
+    clean text: the cleaner's own pattern, matched at the paragraph that opens with it."""
     if not article.dateline:
         return (0, 0)
     for paragraph in article.paragraphs[:3]:
         if article.text.startswith(article.dateline, paragraph.start):
-            opening = article.text[paragraph.start : paragraph.start + 80]
-            dashes = [i for i in (opening.find(d) for d in "—–-") if i > 0]
-            return (paragraph.start, paragraph.start + (min(dashes) if dashes else len(article.dateline)))
+            found = DATELINE.match(article.text[paragraph.start : paragraph.start + 200])
+            return (paragraph.start, paragraph.start + (found.end() if found else len(article.dateline)))
     return (0, 0)
 
 

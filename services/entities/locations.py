@@ -358,7 +358,9 @@ def find_mentions(doc: Doc, skip: tuple[int, int]) -> list[Mention]:
             continue
         if span.root.ent_type_ in NOT_A_PLACE_LABELS or place_key(span.text) in not_places or _not_a_place_name(span):
             continue
-        if span[0].is_sent_start and span[0].lower_ in ("the", "a"):
+        if any(t.ent_type_ == "NORP" for t in span):  # "An Israeli strike on a tent camp": a people, no place
+            continue
+        if span[0].is_sent_start and span[0].lower_ in ("the", "a", "an"):
             continue
         add(span, noun, False)
     return mentions

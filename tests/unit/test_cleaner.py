@@ -234,6 +234,13 @@ def test_the_cleaner_says_where_the_body_starts() -> None:
         ("KYIV, Ukraine (AP) — A drone struck", "KYIV"),
         ("Kyiv, Ukraine — A drone struck", "Kyiv"),
         ("Gaza City (Reuters) - An Israeli strike", "Gaza City"),
+        ("BEIJING, Nov. 3 (Xinhua) -- A drone struck", "BEIJING"),  # an agency's dateline gives the day
+        ("BEIRUT, March 3, 2025 (AFP) - A drone struck", "BEIRUT"),
+        ("KYIV, Ukraine, March 3 (Reuters) - A drone struck", "KYIV"),
+        ("DONETSK, September 4. /TASS/. A drone struck", "DONETSK"),
+        ("ODESA, May 12 — A drone struck", "ODESA"),
+        ("On Monday, March 3 - a drone struck", None),  # a story that opens with its day
+        ("Monday, March 3 — A drone struck", None),
         ("Residents said — after the strike", None),  # lower-case words are no dateline
     ],
 )

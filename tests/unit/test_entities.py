@@ -178,3 +178,20 @@ def test_the_day_of_a_statement_dates_the_attack_only_where_no_other_day_is_name
     published = datetime(2026, 4, 6, 9, tzinfo=UTC)  # a Monday
     more = " Rescuers worked through the day to clear the rubble of the apartment block."
     assert analyse_text(text + more, nlp, published_at=published).entities.occurred.date == date
+
+
+@pytest.mark.parametrize(
+    "dateline",
+    ["DUBAI, May 27. /TASS/.", "CAIRO, May 27 (Reuters) -", "DUBAI (AP) —"],
+)
+def test_an_agency_dateline_counts_for_nothing_and_the_place_after_it_counts(nlp: Any, dateline: str) -> None:
+    from services.pipeline import analyse_text
+
+    text = (
+        f"{dateline} An Israeli strike on a tent camp in Rafah's Tal al-Sultan neighbourhood killed 40 people, "
+        "the health ministry said. Rescuers searched the burnt tents through the night for survivors."
+    )
+    result = analyse_text(text, nlp)
+    assert result.clean.dateline in ("DUBAI", "CAIRO")
+    main = result.entities.main_location
+    assert main is not None and main.name == "Rafah" and main.country_code == "PS"
