@@ -32,6 +32,8 @@ class WorkerProcess(Protocol):
     """What the supervisor needs of a worker process: `subprocess.Popen`'s calls."""
 
     @property
+    def pid(self) -> int: ...
+    @property
     def returncode(self) -> int | None: ...
     def poll(self) -> int | None: ...
     def send_signal(self, sig: int) -> None: ...
@@ -46,7 +48,8 @@ class ForkedWorker:
         self.process, self.stage = process, stage
 
     @property
-    def pid(self) -> int | None:
+    def pid(self) -> int:
+        assert self.process.pid is not None, "started in start_workers"
         return self.process.pid
 
     @property
