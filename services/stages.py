@@ -10,42 +10,25 @@ from services.contracts import PIPELINE, StageName
 from services.runtime.settings import Settings
 from services.runtime.shell import StageWorker
 
-WORKER_MODULES = {
-    StageName.CLEANER: "services.cleaner.worker",
-    StageName.ENTITIES: "services.entities.worker",
-    StageName.CASUALTIES: "services.casualties.worker",
-    StageName.DEDUP: "services.dedup.worker",
-    StageName.PUBLISHER: "services.publisher.worker",
+WORKER_CLASSES = {
+    StageName.CLEANER: ("services.cleaner.worker", "CleanerWorker"),
+    StageName.ENTITIES: ("services.entities.worker", "EntitiesWorker"),
+    StageName.CASUALTIES: ("services.casualties.worker", "CasualtiesWorker"),
+    StageName.DEDUP: ("services.dedup.worker", "DedupWorker"),
+    StageName.PUBLISHER: ("services.publisher.worker", "PublisherWorker"),
 }
+"""Each stage's worker: its module (imported only by a process that runs the stage, since spaCy is
+slow to import) and its class."""
 
 
 def worker_module(stage: StageName | str) -> Any:
-    """The module of a stage's worker, imported."""
-    return importlib.import_module(WORKER_MODULES[StageName(stage)])
+    """The module of a stage's worker, imported; an unknown stage name raises ValueError."""
+    return importlib.import_module(WORKER_CLASSES[StageName(stage)][0])
 
 
 def worker_for(stage: StageName | str, settings: Settings) -> StageWorker[Any]:
-    # Imported here so that a worker process loads only its own stage (spaCy is slow to import).
-    stage = StageName(stage)  # a plain "cleaner" too; an unknown name raises ValueError
-    if stage is StageName.CLEANER:
-        from services.cleaner.worker import CleanerWorker
-
-        return CleanerWorker(settings)
-    if stage is StageName.ENTITIES:
-        from services.entities.worker import EntitiesWorker
-
-        return EntitiesWorker(settings)
-    if stage is StageName.CASUALTIES:
-        from services.casualties.worker import CasualtiesWorker
-
-        return CasualtiesWorker(settings)
-    if stage is StageName.DEDUP:
-        from services.dedup.worker import DedupWorker
-
-        return DedupWorker(settings)
-    from services.publisher.worker import PublisherWorker
-
-    return PublisherWorker(settings)
+    worker_class = getattr(worker_module(stage), WORKER_CLASSES[StageName(stage)][1])
+    return worker_class(settings)  # type: ignore[no-any-return]
 
 
 STAGES: tuple[StageName, ...] = tuple(stage for stage, _, _ in PIPELINE)

@@ -132,7 +132,6 @@ def preload(stages: tuple[StageName, ...]) -> None:
     from services.runtime.lean import keep_worker_lean
 
     keep_worker_lean()
-    from services.runtime.shell import build_app  # noqa: F401 - imported for the forked workers
     from services.stages import worker_module
 
     for stage in stages:
